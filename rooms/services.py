@@ -1,0 +1,722 @@
+"""Every write to watch rooms: the API, the pages, the WebSocket consumer and the admin call
+these, so each rule of API.md and ROOM_PROTOCOL.md is enforced in one place.
+
+Concurrency: every service that reads a room and then writes it locks the room row first
+(`_locked_room`), so joins racing for the last place, control frames from two tabs and a
+disconnect racing the grace check are applied one at a time. Events to connected sockets go
+out through rooms.events only once the transaction has committed.
+"""
+
+import math
+import time
+from datetime import UTC, datetime, timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.http import Http404
+from django.utils import timezone
+
+from accounts.models import User
+from rooms import events, policies
+from rooms.models import (
+    MESSAGE_DELAY_MAX,
+    MESSAGE_MAX_LENGTH,
+    ChatMessage,
+    CloseReason,
+    InvitationStatus,
+    Room,
+    RoomBan,
+    RoomInvitation,
+    RoomParticipant,
+)
+from rooms.selectors import OPEN_INVITATION, connected_participants_count, present_participants
+from rooms.sync import ACTIONS, PlaybackState, apply_control, current_position
+from videohost.errors import (
+    Conflict,
+    InvalidInput,
+    NotAllowed,
+    NotAuthenticated,
+    NotFound,
+    RateLimited,
+)
+from videos.policies import can_see_unlisted, can_watch
+from videos.selectors import video_for_playback, viewer_for
+
+FLOOD_MESSAGES = 5
+FLOOD_WINDOW = 5  # seconds
+MIN_RATE, MAX_RATE = 0.25, 4.0
+MIN_PARTICIPANTS = 2
+# "Any cap" for channel owners and sponsors still has to fit the column (and a browser tab).
+MAX_PARTICIPANTS = 100_000
+UPDATABLE = ("max_participants", "message_delay", "is_private", "guests_can_control")
+
+
+class Unset:
+    """The default of an argument the caller did not give (None is a meaningful value)."""
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET = Unset()
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _as_datetime(now: datetime | float | None) -> datetime:
+    if now is None:
+        return timezone.now()
+    if isinstance(now, datetime):
+        return now
+    return datetime.fromtimestamp(now, tz=UTC)
+
+
+def _as_timestamp(now: datetime | float | None) -> float:
+    if now is None:
+        return time.time()
+    if isinstance(now, datetime):
+        return now.timestamp()
+    return float(now)
+
+
+def _take_write_lock() -> None:
+    """On SQLite, hold the database write lock from the start of this transaction.
+
+    SQLite ignores SELECT … FOR UPDATE, and a transaction that reads before it writes cannot
+    wait for the write lock: it fails at once with "database is locked". A write as the first
+    statement waits (up to the configured timeout) instead, which serializes the services the
+    way the row lock does on PostgreSQL. It changes nothing (no row has id -1).
+    """
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {Room._meta.db_table} SET seq = seq WHERE id = -1")  # noqa: S608
+
+
+def _require_user(user) -> None:
+    if not getattr(user, "is_authenticated", False):
+        raise NotAuthenticated("Log in to use watch rooms.")
+
+
+def _locked_room(room_id: int, *, active: bool = True) -> Room:
+    """The room row, locked until the transaction ends, with its video and channel."""
+    _take_write_lock()
+    try:
+        room = (
+            Room.objects.select_for_update(of=("self",))
+            .select_related("owner", "video", "video__channel")
+            .get(pk=room_id)
+        )
+    except (Room.DoesNotExist, ValueError, TypeError):
+        raise NotFound("Room not found.") from None
+    if active and not room.is_active:
+        raise NotFound("This room is closed.")
+    return room
+
+
+def _participant(room: Room, user) -> RoomParticipant | None:
+    """The user's row in the room if they are in it now."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return present_participants().filter(room=room, user=user).first()
+
+
+def _state_of(room: Room) -> PlaybackState:
+    return PlaybackState(
+        position=room.current_position,
+        is_playing=room.is_playing,
+        rate=room.rate,
+        server_time=room.state_updated_at.timestamp(),
+        seq=room.seq,
+    )
+
+
+def _store_state(room: Room, state: PlaybackState, *, extra: tuple[str, ...] = ()) -> None:
+    room.current_position = state.position
+    room.is_playing = state.is_playing
+    room.rate = state.rate
+    room.state_updated_at = _as_datetime(state.server_time)
+    room.seq = state.seq
+    room.save(
+        update_fields=["current_position", "is_playing", "rate", "state_updated_at", "seq", *extra]
+    )
+
+
+def _host_cap(room_video, user) -> int | None:
+    viewer = viewer_for(user, room_video.channel)
+    return policies.participant_cap(is_channel_owner=viewer.is_owner, is_sponsor=viewer.is_sponsor)
+
+
+def _clean_max_participants(value, *, cap: int | None) -> int | None:
+    field = "max_participants"
+    if value is None:
+        if cap is not None:
+            message = f"Your rooms can have at most {cap} participants."
+            raise InvalidInput(message, details={field: [message]})
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        message = "A whole number, or null for no limit."
+        raise InvalidInput(f"{field}: {message}", details={field: [message]})
+    if value < MIN_PARTICIPANTS:
+        message = f"A room needs room for at least {MIN_PARTICIPANTS} participants."
+        raise InvalidInput(f"{field}: {message}", details={field: [message]})
+    if cap is not None and value > cap:
+        message = f"Your rooms can have at most {cap} participants."
+        raise InvalidInput(message, details={field: [message]})
+    if value > MAX_PARTICIPANTS:
+        message = f"At most {MAX_PARTICIPANTS}, or null for no limit."
+        raise InvalidInput(f"{field}: {message}", details={field: [message]})
+    return value
+
+
+def _clean_message_delay(value) -> int:
+    field = "message_delay"
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MESSAGE_DELAY_MAX:
+        message = f"Seconds from 0 to {MESSAGE_DELAY_MAX}."
+        raise InvalidInput(f"{field}: {message}", details={field: [message]})
+    return value
+
+
+def _clean_flag(field: str, value) -> bool:
+    if not isinstance(value, bool):
+        message = "Must be true or false."
+        raise InvalidInput(f"{field}: {message}", details={field: [message]})
+    return value
+
+
+def _on_commit(func, *args, **kwargs) -> None:
+    # robust: a channel layer that is down must not turn a committed change into a 500.
+    transaction.on_commit(partial(func, *args, **kwargs), robust=True)
+
+
+# --- rooms ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def room_create(
+    *,
+    user: User,
+    video_id: int,
+    max_participants: int | None | Unset = UNSET,
+    message_delay: int = 0,
+    is_private: bool = False,
+    guests_can_control: bool = False,
+) -> Room:
+    _require_user(user)
+    _take_write_lock()
+    try:
+        video, viewer = video_for_playback(user=user, video_id=video_id)
+    except Http404:
+        raise NotFound("Video not found.") from None
+    if not video.is_listed:
+        # Only its owner and staff get here (others had a 404): a room needs a playable video.
+        message = "This video cannot be watched yet."
+        raise InvalidInput(message, details={"video_id": [message]})
+    cap = policies.participant_cap(is_channel_owner=viewer.is_owner, is_sponsor=viewer.is_sponsor)
+    if isinstance(max_participants, Unset):
+        max_participants = policies.default_max_participants(
+            is_channel_owner=viewer.is_owner, is_sponsor=viewer.is_sponsor
+        )
+    else:
+        max_participants = _clean_max_participants(max_participants, cap=cap)
+    room = Room.objects.create(
+        owner=user,
+        video=video,
+        max_participants=max_participants,
+        message_delay=_clean_message_delay(message_delay),
+        is_private=_clean_flag("is_private", is_private),
+        guests_can_control=_clean_flag("guests_can_control", guests_can_control),
+    )
+    RoomParticipant.objects.create(room=room, user=user, joined_at=room.created_at)
+    return room
+
+
+@transaction.atomic
+def room_update(*, room_id: int, actor: User, **changes) -> tuple[Room, dict]:
+    """Change the room's settings (host only); returns the room and the fields that really
+    changed, which connected sockets receive as `room_updated`."""
+    _require_user(actor)
+    unknown = sorted(set(changes) - set(UPDATABLE))
+    if unknown:
+        raise InvalidInput(
+            f"Unknown setting: {', '.join(unknown)}",
+            details={name: ["This setting cannot be changed."] for name in unknown},
+        )
+    room = _locked_room(room_id)
+    if room.owner_id != actor.pk:
+        if room.is_private and _participant(room, actor) is None:
+            raise NotFound("Room not found.")
+        raise NotAllowed("Only the host can change the room.")
+    cleaned = {}
+    if "max_participants" in changes:
+        cleaned["max_participants"] = _clean_max_participants(
+            changes["max_participants"], cap=_host_cap(room.video, actor)
+        )
+    if "message_delay" in changes:
+        cleaned["message_delay"] = _clean_message_delay(changes["message_delay"])
+    for flag in ("is_private", "guests_can_control"):
+        if flag in changes:
+            cleaned[flag] = _clean_flag(flag, changes[flag])
+    changed = {name: value for name, value in cleaned.items() if getattr(room, name) != value}
+    if changed:
+        for name, value in changed.items():
+            setattr(room, name, value)
+        room.save(update_fields=list(changed))
+        _on_commit(events.room_updated, room.pk, dict(changed))
+    return room, changed
+
+
+def room_join(*, room_id: int, user: User) -> Room:
+    """Enter the room (idempotent). The room row is locked, so concurrent joins count the
+    places one after another and a full room never overflows."""
+    # A room whose host's grace ran out while no server process was left to notice (all of
+    # them restarted) is closed here, in its own transaction, before anyone can enter it.
+    host_grace_expire(room_id=room_id)
+    return _room_join(room_id=room_id, user=user)
+
+
+@transaction.atomic
+def _room_join(*, room_id: int, user: User) -> Room:
+    _require_user(user)
+    room = _locked_room(room_id)
+    video = room.video
+    viewer = viewer_for(user, video.channel)
+    if not video.is_listed and not can_see_unlisted(viewer=viewer):
+        raise NotFound("Room not found.")
+    if not can_watch(access_level=video.access_level, viewer=viewer):
+        raise NotAllowed("You cannot watch this room's video.")
+    if RoomBan.objects.filter(room=room, user=user).exists():
+        raise NotAllowed("You were removed from this room.")
+    row = RoomParticipant.objects.filter(room=room, user=user).first()
+    if row is not None and row.left_at is None:
+        return room
+    invitations = RoomInvitation.objects.filter(room=room, invitee=user)
+    if (
+        room.is_private
+        and room.owner_id != user.pk
+        and not invitations.filter(status__in=OPEN_INVITATION).exists()
+    ):
+        raise NotAllowed("This room is private: you need an invitation.")
+    if room.max_participants is not None:
+        inside = present_participants().filter(room=room).exclude(user=user).count()
+        if inside >= room.max_participants:
+            raise Conflict("Room is full")
+    now = timezone.now()
+    if row is None:
+        RoomParticipant.objects.create(room=room, user=user, joined_at=now)
+    else:
+        row.left_at = None
+        row.joined_at = now
+        row.save(update_fields=["left_at", "joined_at"])
+    invitations.filter(status=InvitationStatus.PENDING).update(
+        status=InvitationStatus.ACCEPTED, responded_at=now
+    )
+    return room
+
+
+@transaction.atomic
+def room_leave(*, room_id: int, user: User, notify: bool = True) -> Room:
+    """Leave the room; the host leaving closes it.
+
+    With `notify` (the default) the room's sockets hear `user_left` once this commits; the
+    consumer passes notify=False when it announces the departure itself.
+    """
+    _require_user(user)
+    room = _locked_room(room_id)
+    row = _participant(room, user)
+    if row is None:
+        raise NotAllowed("You are not in this room.")
+    row.left_at = timezone.now()
+    row.save(update_fields=["left_at"])
+    if room.owner_id == user.pk:
+        return room_close(room_id=room.pk, reason=CloseReason.HOST_LEFT)
+    if notify:
+        _on_commit(
+            events.user_left,
+            room.pk,
+            user_id=user.pk,
+            username=user.username,
+            participants_count=connected_participants_count(room),
+        )
+    return room
+
+
+@transaction.atomic
+def room_close(*, room_id: int, reason: str, by: User | None = None) -> Room:
+    """Close the room for good (idempotent); connected sockets hear `room_closed`."""
+    if reason not in CloseReason.values:
+        raise InvalidInput(f"Unknown close reason: {reason}")
+    room = _locked_room(room_id, active=False)
+    if by is not None and not (by.is_staff or by.pk == room.owner_id):
+        raise NotAllowed("Only the host or a moderator can close the room.")
+    if not room.is_active:
+        return room
+    now = timezone.now()
+    state = _state_of(room)
+    frozen = PlaybackState(
+        position=current_position(state, now=now.timestamp(), duration=room.video.duration or None),
+        is_playing=False,
+        rate=state.rate,
+        server_time=now.timestamp(),
+        seq=state.seq + 1,
+    )
+    room.is_active = False
+    room.closed_at = now
+    room.close_reason = reason
+    room.host_disconnected_at = None
+    _store_state(
+        room, frozen, extra=("is_active", "closed_at", "close_reason", "host_disconnected_at")
+    )
+    present_participants().filter(room=room).update(left_at=now)
+    _on_commit(events.room_closed, room.pk, reason)
+    return room
+
+
+@transaction.atomic
+def room_kick(*, room_id: int, actor: User, user_id: int) -> None:
+    """The host removes someone; they are disconnected and cannot come back."""
+    _require_user(actor)
+    room = _locked_room(room_id)
+    if room.owner_id != actor.pk:
+        if room.is_private and _participant(room, actor) is None:
+            raise NotFound("Room not found.")
+        raise NotAllowed("Only the host can remove people.")
+    if isinstance(user_id, bool) or not isinstance(user_id, int):
+        raise InvalidInput("user_id: A user id.", details={"user_id": ["A user id."]})
+    if user_id == actor.pk:
+        message = "You cannot remove yourself; leave the room instead."
+        raise InvalidInput(message, details={"user_id": [message]})
+    row = present_participants().filter(room=room, user_id=user_id).first()
+    if row is None:
+        raise NotFound("This user is not in the room.")
+    row.left_at = timezone.now()
+    row.save(update_fields=["left_at"])
+    RoomBan.objects.get_or_create(room=room, user_id=user_id, defaults={"by": actor})
+    RoomInvitation.objects.filter(
+        room=room, invitee_id=user_id, status=InvitationStatus.PENDING
+    ).update(status=InvitationStatus.DECLINED, responded_at=row.left_at)
+    _on_commit(events.user_kicked, room.pk, user_id=user_id, by_user_id=actor.pk)
+
+
+# --- invitations ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def room_invite(
+    *, room_id: int, actor: User, user_id: int | None = None, username: str | None = None
+) -> RoomInvitation:
+    _require_user(actor)
+    if (user_id is None) == (username is None):
+        message = "Give either user_id or username."
+        raise InvalidInput(message, details={"user_id": [message]})
+    room = _locked_room(room_id)
+    if _participant(room, actor) is None:
+        invited = RoomInvitation.objects.filter(
+            room=room, invitee=actor, status__in=OPEN_INVITATION
+        ).exists()
+        if room.is_private and not invited:
+            raise NotFound("Room not found.")
+        raise NotAllowed("Only people in the room can invite others.")
+    people = User.objects.filter(is_active=True)
+    try:
+        if user_id is not None:
+            invitee = people.get(pk=user_id)
+        else:
+            invitee = people.get(username__iexact=str(username).strip())
+    except (User.DoesNotExist, ValueError, TypeError):
+        raise NotFound("User not found.") from None
+    if _participant(room, invitee) is not None:
+        raise Conflict("This user is already in the room.")
+    if RoomBan.objects.filter(room=room, user=invitee).exists():
+        raise Conflict("This user was removed from the room and cannot come back.")
+    pending = RoomInvitation.objects.filter(
+        room=room, invitee=invitee, status=InvitationStatus.PENDING
+    )
+    if pending.exists():
+        raise Conflict("This user is already invited.")
+    try:
+        with transaction.atomic():
+            return RoomInvitation.objects.create(room=room, inviter=actor, invitee=invitee)
+    except IntegrityError:
+        raise Conflict("This user is already invited.") from None
+
+
+def _pending_invitation_of(*, invitation_id: int, user: User) -> RoomInvitation:
+    try:
+        return RoomInvitation.objects.select_for_update().get(
+            pk=invitation_id, invitee=user, status=InvitationStatus.PENDING
+        )
+    except (RoomInvitation.DoesNotExist, ValueError, TypeError):
+        raise NotFound("Invitation not found.") from None
+
+
+@transaction.atomic
+def invitation_accept(*, invitation_id: int, user: User) -> Room:
+    """Join the room of a pending invitation (errors as for `room_join`)."""
+    _require_user(user)
+    _take_write_lock()
+    invitation = _pending_invitation_of(invitation_id=invitation_id, user=user)
+    room = room_join(room_id=invitation.room_id, user=user)
+    # room_join marked it accepted; the row here is stale.
+    invitation.refresh_from_db(fields=["status", "responded_at"])
+    return room
+
+
+@transaction.atomic
+def invitation_decline(*, invitation_id: int, user: User) -> None:
+    _require_user(user)
+    _take_write_lock()
+    invitation = _pending_invitation_of(invitation_id=invitation_id, user=user)
+    invitation.status = InvitationStatus.DECLINED
+    invitation.responded_at = timezone.now()
+    invitation.save(update_fields=["status", "responded_at"])
+
+
+# --- chat -------------------------------------------------------------------------------------
+
+
+def _refuse_unstorable(field: str, value: str) -> None:
+    """NUL and lone surrogates (JSON's "\\u0000", "\\ud800") cannot be stored as text:
+    PostgreSQL refuses NUL and no database encodes a lone surrogate, so they are bad input,
+    not a failed write (DRF's CharField refuses both the same way)."""
+    if "\x00" in value:
+        detail = "Null characters are not allowed."
+    elif any("\ud800" <= char <= "\udfff" for char in value):
+        detail = "Surrogate characters are not allowed."
+    else:
+        return
+    raise InvalidInput(f"{field}: {detail}", details={field: [detail]})
+
+
+@transaction.atomic
+def chat_post(
+    *,
+    room_id: int,
+    user: User,
+    message: str,
+    client_id: str | None = None,
+    now: datetime | float | None = None,
+) -> ChatMessage:
+    """Store a chat message (the consumer broadcasts it only after this returns)."""
+    _require_user(user)
+    if not isinstance(message, str):
+        raise InvalidInput("message: Must be text.", details={"message": ["Must be text."]})
+    text = message.strip()
+    if not text:
+        raise InvalidInput("The message is empty.", details={"message": ["The message is empty."]})
+    if len(text) > MESSAGE_MAX_LENGTH:
+        detail = f"At most {MESSAGE_MAX_LENGTH} characters."
+        raise InvalidInput(f"message: {detail}", details={"message": [detail]})
+    if client_id is not None and (not isinstance(client_id, str) or len(client_id) > 64):
+        detail = "A string of at most 64 characters."
+        raise InvalidInput(f"client_id: {detail}", details={"client_id": [detail]})
+    for field, value in (("message", text), ("client_id", client_id or "")):
+        _refuse_unstorable(field, value)
+    at = _as_datetime(now)
+    _take_write_lock()
+    # The sender's participant row is locked, not the room: the flood guard and slow mode are
+    # per person, so one person's messages are serialized while a busy room's others are
+    # stored side by side (the consumer stores chat on several threads; bench/chat.py).
+    row = (
+        present_participants()
+        .select_for_update(of=("self",))
+        .select_related("room")
+        .filter(room_id=room_id, user=user)
+        .first()
+    )
+    if row is None:
+        if not Room.objects.filter(pk=room_id, is_active=True).exists():
+            raise NotFound("This room is closed.")
+        raise NotAllowed("You are not in this room.")
+    room = row.room
+    if not room.is_active:
+        raise NotFound("This room is closed.")
+    slow = policies.slow_mode_applies(
+        message_delay=room.message_delay,
+        is_host=room.owner_id == user.pk,
+        is_staff=user.is_staff,
+    )
+    if slow and row.last_message_at is not None:
+        wait = room.message_delay - (at - row.last_message_at).total_seconds()
+        if wait > 0:
+            raise RateLimited(
+                f"Slow mode: wait {math.ceil(wait)} s before your next message.",
+                retry_after=math.ceil(wait),
+            )
+    window_start = at - timedelta(seconds=FLOOD_WINDOW)
+    recent = list(
+        ChatMessage.objects.filter(room=room, user=user, created_at__gt=window_start)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)[:FLOOD_MESSAGES]
+    )
+    if len(recent) >= FLOOD_MESSAGES:
+        wait = (recent[-1] - window_start).total_seconds()
+        raise RateLimited("You are sending messages too fast.", retry_after=math.ceil(wait))
+    chat = ChatMessage.objects.create(
+        room=room, user=user, message=text, client_id=client_id or "", created_at=at
+    )
+    row.last_message_at = at
+    row.save(update_fields=["last_message_at"])
+    return chat
+
+
+# --- playback ---------------------------------------------------------------------------------
+
+
+def _clean_position(position, *, duration: float) -> float:
+    if isinstance(position, bool) or not isinstance(position, int | float):
+        raise InvalidInput(
+            "position: Must be a number.", details={"position": ["Must be a number."]}
+        )
+    position = float(position)
+    if not math.isfinite(position) or position < 0 or (duration > 0 and position > duration):
+        detail = f"A number of seconds from 0 to {duration:g}."
+        raise InvalidInput(f"position: {detail}", details={"position": [detail]})
+    return position
+
+
+def _clean_rate(rate) -> float:
+    detail = f"A speed from {MIN_RATE:g} to {MAX_RATE:g}."
+    if isinstance(rate, bool) or not isinstance(rate, int | float):
+        raise InvalidInput(f"rate: {detail}", details={"rate": [detail]})
+    rate = float(rate)
+    if not math.isfinite(rate) or not MIN_RATE <= rate <= MAX_RATE:
+        raise InvalidInput(f"rate: {detail}", details={"rate": [detail]})
+    return rate
+
+
+@transaction.atomic
+def playback_control(
+    *,
+    room_id: int,
+    user: User,
+    action: str,
+    position: float | None = None,
+    rate: float | None = None,
+    now: float | None = None,
+) -> PlaybackState:
+    """Play, pause, seek or change the speed; returns the new state (seq grown by one)."""
+    _require_user(user)
+    if action not in ACTIONS:
+        detail = f"One of {', '.join(ACTIONS)}."
+        raise InvalidInput(f"action: {detail}", details={"action": [detail]})
+    at = _as_timestamp(now)
+    room = _locked_room(room_id)
+    if _participant(room, user) is None:
+        raise NotAllowed("You are not in this room.")
+    if not policies.can_control(
+        is_host=room.owner_id == user.pk, guests_can_control=room.guests_can_control
+    ):
+        raise NotAllowed("Only the host can control playback.")
+    duration = room.video.duration or 0.0
+    if action == "rate":
+        rate = _clean_rate(rate)
+        position = None
+    elif action == "seek" and position is None:
+        raise InvalidInput("position: Required.", details={"position": ["Required."]})
+    elif position is not None:
+        position = _clean_position(position, duration=duration)
+    state = _state_of(room)
+    if position is None and action != "rate":
+        position = current_position(state, now=at, duration=duration or None)
+    new = apply_control(state, action=action, now=at, position=position, rate=rate)
+    _store_state(room, new)
+    return new
+
+
+# --- presence ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def participant_connected(*, room_id: int, user: User) -> Room:
+    """A socket of a participant opened (after `room_join`)."""
+    _require_user(user)
+    room = _locked_room(room_id)
+    updated = (
+        present_participants().filter(room=room, user=user).update(connections=F("connections") + 1)
+    )
+    if not updated:
+        raise NotAllowed("You are not in this room.")
+    if room.owner_id == user.pk and room.host_disconnected_at is not None:
+        room.host_disconnected_at = None
+        room.save(update_fields=["host_disconnected_at"])
+    return room
+
+
+@transaction.atomic
+def participant_disconnected(
+    *, room_id: int, user: User, now: datetime | float | None = None
+) -> tuple[Room, bool]:
+    """A socket closed. Returns (room, host_went_away): True when that was the host's last
+    socket in an open room, which pauses playback and starts the grace period."""
+    room = _locked_room(room_id, active=False)
+    if not getattr(user, "is_authenticated", False):
+        return room, False
+    row = RoomParticipant.objects.filter(room=room, user=user).first()
+    if row is None:
+        return room, False
+    row.connections = max(0, row.connections - 1)
+    row.save(update_fields=["connections"])
+    if not (room.is_active and room.owner_id == user.pk and row.connections == 0):
+        return room, False
+    at = _as_timestamp(now)
+    state = _state_of(room)
+    paused = PlaybackState(
+        position=current_position(state, now=at, duration=room.video.duration or None),
+        is_playing=False,
+        rate=state.rate,
+        server_time=at,
+        seq=state.seq + 1,
+    )
+    room.host_disconnected_at = _as_datetime(now if now is not None else at)
+    _store_state(room, paused, extra=("host_disconnected_at",))
+    return room, True
+
+
+@transaction.atomic
+def host_grace_expire(*, room_id: int, now: datetime | float | None = None) -> bool:
+    """Close the room if its host has been gone longer than ROOM_HOST_GRACE_SECONDS."""
+    try:
+        room = _locked_room(room_id)
+    except NotFound:
+        return False
+    if room.host_disconnected_at is None:
+        return False
+    host_sockets = (
+        RoomParticipant.objects.filter(room=room, user_id=room.owner_id)
+        .values_list("connections", flat=True)
+        .first()
+    )
+    if host_sockets:
+        return False
+    away = (_as_datetime(now) - room.host_disconnected_at).total_seconds()
+    if away < settings.ROOM_HOST_GRACE_SECONDS:
+        return False
+    room_close(room_id=room.pk, reason=CloseReason.HOST_TIMEOUT)
+    return True
+
+
+def host_grace_expire_all(*, now: datetime | float | None = None) -> int:
+    """Close every room whose host's grace period ran out; for a periodic job, which covers
+    the case of a server process that died before its own grace timer fired."""
+    at = _as_datetime(now)
+    cutoff = at - timedelta(seconds=settings.ROOM_HOST_GRACE_SECONDS)
+    candidates = Room.objects.filter(
+        is_active=True, host_disconnected_at__isnull=False, host_disconnected_at__lte=cutoff
+    ).values_list("pk", flat=True)
+    return sum(host_grace_expire(room_id=room_id, now=at) for room_id in list(candidates))
+
+
+# --- moderation -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def chat_messages_delete(*, message_ids: list[int], moderator: User) -> int:
+    """A moderator removes chat messages (the admin's delete); returns how many went."""
+    if not (moderator.is_active and moderator.is_staff):
+        raise NotAllowed("Only moderators can delete chat messages.")
+    _take_write_lock()
+    deleted, _ = ChatMessage.objects.filter(pk__in=message_ids).delete()
+    return deleted

@@ -1,0 +1,104 @@
+"""Joins racing for the last places: the room row lock lets exactly as many in as there are
+places, on SQLite (one writer at a time) as on PostgreSQL (SELECT … FOR UPDATE)."""
+
+import threading
+
+import pytest
+from django.db import connections
+
+from rooms import services
+from rooms.models import RoomParticipant
+from videohost.errors import Conflict
+from videohost.testing import UserFactory, VideoFactory
+
+JOINERS = 20
+
+
+def race(target, arguments: list[dict]) -> list[BaseException | None]:
+    """Run `target(**kwargs)` for every kwargs at once, each in its own thread and database
+    connection; returns what each raised (None for success)."""
+    start = threading.Barrier(len(arguments))
+    outcomes: list[BaseException | None] = [None] * len(arguments)
+
+    def run(index: int, kwargs: dict) -> None:
+        try:
+            start.wait(timeout=30)
+            target(**kwargs)
+        except BaseException as exc:  # every outcome is asserted on below
+            outcomes[index] = exc
+        finally:
+            connections.close_all()
+
+    threads = [
+        threading.Thread(target=run, args=(index, kwargs)) for index, kwargs in enumerate(arguments)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads)
+    return outcomes
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_people_racing_into_a_room_of_ten_leave_exactly_ten_inside(author):
+    host = UserFactory(username="host")
+    video = VideoFactory(channel=author.channel, with_file=False)
+    room = services.room_create(user=host, video_id=video.pk, max_participants=10)
+    guests = [UserFactory(username=f"guest{i}") for i in range(JOINERS)]
+
+    outcomes = race(services.room_join, [{"room_id": room.pk, "user": g} for g in guests])
+
+    unexpected = [o for o in outcomes if o is not None and not isinstance(o, Conflict)]
+    assert unexpected == []  # in particular no "database is locked"
+    assert sum(o is None for o in outcomes) == 9
+    assert sum(isinstance(o, Conflict) for o in outcomes) == 11
+    assert RoomParticipant.objects.filter(room=room, left_at__isnull=True).count() == 10
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_person_joining_from_many_tabs_at_once_gets_one_place(author):
+    host = UserFactory(username="host")
+    guest = UserFactory(username="guest")
+    video = VideoFactory(channel=author.channel, with_file=False)
+    room = services.room_create(user=host, video_id=video.pk)
+
+    outcomes = race(services.room_join, [{"room_id": room.pk, "user": guest}] * 8)
+
+    assert outcomes == [None] * 8
+    assert RoomParticipant.objects.filter(room=room, user=guest).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sockets_opening_and_closing_at_once_are_all_counted(author):
+    host = UserFactory(username="host")
+    video = VideoFactory(channel=author.channel, with_file=False)
+    room = services.room_create(user=host, video_id=video.pk)
+
+    race(services.participant_connected, [{"room_id": room.pk, "user": host}] * 10)
+    assert RoomParticipant.objects.get(room=room, user=host).connections == 10
+    outcomes = race(services.participant_disconnected, [{"room_id": room.pk, "user": host}] * 10)
+    assert outcomes == [None] * 10
+    assert RoomParticipant.objects.get(room=room, user=host).connections == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_requests_racing_to_join_through_the_api_leave_exactly_ten_inside(
+    author, client_for
+):
+    host = UserFactory(username="host")
+    video = VideoFactory(channel=author.channel, with_file=False)
+    room = services.room_create(user=host, video_id=video.pk, max_participants=10)
+    clients = [client_for(UserFactory(username=f"guest{i}")) for i in range(JOINERS)]
+    answers: list = [None] * JOINERS
+
+    def join(index: int) -> None:
+        answers[index] = clients[index].post(f"/api/rooms/{room.pk}/join")
+
+    race(join, [{"index": i} for i in range(JOINERS)])
+
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses == [200] * 9 + [409] * 11
+    refusals = [a.json()["error"] for a in answers if a.status_code == 409]
+    assert {(e["code"], e["message"]) for e in refusals} == {("CONFLICT", "Room is full")}
+    assert RoomParticipant.objects.filter(room=room, left_at__isnull=True).count() == 10
