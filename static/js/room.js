@@ -112,9 +112,13 @@ function startRoom(root) {
   let settlingUntil = 0;
   let pending = null; // our control frames awaiting their state: {sinceSeq, count, until}
   let ownSeekTarget = null;
-  // When our own correcting seek started (performance.now()), and how long seeks take here.
+  // When our own correcting seek started (performance.now()), and how long seeks take here:
+  // into media the player already holds (a frame or two), or media it must fetch first (a
+  // round trip or more). One estimate for both would aim the quick seek that corrects a slow
+  // one far past its target, and the player would chase the room back and forth.
   let ownSeekStartedAt = null;
-  let seekLatency = 0;
+  let ownSeekKind = "held";
+  const seekLatency = { held: 0, fetched: 0 };
   let appliedRate = 1;
   let needsGesture = false;
   let forceHard = false; // a room_state or seek_event to apply with a seek once possible
@@ -418,16 +422,26 @@ function startRoom(root) {
     gestureButton.hidden = false;
   }
 
+  function holds(position) {
+    const ranges = video.buffered;
+    for (let i = 0; i < ranges.length; i += 1) {
+      if (ranges.start(i) <= position && position < ranges.end(i)) return true;
+    }
+    return false;
+  }
+
   function hardSeek(target) {
     settlingUntil = serverNow() + SETTLE_SECONDS;
     setRate(playback.rate);
+    const kind = holds(target) ? "held" : "fetched";
     // A playing room moves on while the seek completes: land where it will be by then.
-    if (playback.is_playing) target += seekLatency * playback.rate;
+    if (playback.is_playing) target += seekLatency[kind] * playback.rate;
     const duration = mediaDuration();
     if (duration) target = Math.min(target, duration);
     if (Math.abs(video.currentTime - target) > DRIFT_TOLERANCE) {
       ownSeekTarget = target;
       ownSeekStartedAt = performance.now();
+      ownSeekKind = kind;
       video.currentTime = target;
     }
     if (playback.is_playing && video.paused) startPlayback();
@@ -569,7 +583,8 @@ function startRoom(root) {
   video.addEventListener("seeked", () => {
     const byUser = userSeeking;
     if (!byUser && ownSeekStartedAt !== null) {
-      seekLatency = seekLatencyEstimate(seekLatency, (performance.now() - ownSeekStartedAt) / 1000);
+      const took = (performance.now() - ownSeekStartedAt) / 1000;
+      seekLatency[ownSeekKind] = seekLatencyEstimate(seekLatency[ownSeekKind], took);
     }
     ownSeekStartedAt = null;
     userSeeking = false;
