@@ -4,7 +4,9 @@ import math
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
 from rooms import services
 from rooms.models import Room, RoomParticipant
@@ -244,3 +246,50 @@ def test_a_disconnect_after_the_room_closed_only_counts_the_socket(room, viewer)
     services.room_close(room_id=room.pk, reason="moderator")
     closed, went_away = services.participant_disconnected(room_id=room.pk, user=viewer)
     assert (went_away, closed.is_active, connections_of(room, viewer)) == (False, False, 0)
+
+
+def test_a_missing_room_is_not_found(viewer):
+    with pytest.raises(NotFound):
+        services.playback_control(room_id=999_999, user=viewer, action="seek", position=1.0)
+
+
+def test_a_control_reads_the_locked_room_once_and_writes_it_once(room, viewer):
+    # The hottest write of a room (docs/PERFORMANCE.md, fan-out): one locked read of what
+    # the rules need and one UPDATE (besides SQLite's write lock and PostgreSQL's
+    # synchronous_commit, which change no row).
+    with CaptureQueriesContext(connection) as captured:
+        control(room, viewer, "seek", position=30.0)
+    statements = [
+        query["sql"]
+        for query in captured.captured_queries
+        if query["sql"].startswith(("SELECT", "UPDATE")) and "WHERE id = -1" not in query["sql"]
+    ]
+    assert [statement.split()[0] for statement in statements] == ["SELECT", "UPDATE"]
+    assert "participant" in statements[0]  # presence is checked inside the locked read
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_only_the_control_commits_without_waiting_for_the_disk(
+    room, viewer, subscriber, monkeypatch
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("synchronous_commit is PostgreSQL's (CI's PostgreSQL run has it)")
+
+    def setting() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            return cursor.fetchone()[0]
+
+    seen = []
+    original = services._commit_without_waiting_for_disk
+
+    def spy():
+        original()
+        seen.append(setting())
+
+    monkeypatch.setattr(services, "_commit_without_waiting_for_disk", spy)
+    control(room, viewer, "seek", position=30.0)
+    assert seen == ["off"]
+    # Only that transaction: the pooled connection goes on to store chat durably.
+    services.chat_post(room_id=room.pk, user=subscriber, message="Still durable?")
+    assert setting() == "on"
