@@ -236,8 +236,9 @@ def test_a_guest_whose_segments_arrive_late_still_lands_on_the_hosts_seek(
     host_page.wait_for_function(f"() => !{PLAYER}.seeking && {PLAYER}.currentTime >= 6.0")
 
     wait_in_sync_with(guest_page, host_page)
-    # The slow seek to where the room was, then one quick seek to where it is now.
-    assert guest_page.evaluate("() => window.__seeks") <= 2
+    # The slow seek to where the room was, then one quick seek to where it is now (one more
+    # is allowed for hls.js, which nudges a stalled player forward by seeking).
+    assert guest_page.evaluate("() => window.__seeks") <= 3
     guest_context.close()
     host_context.close()
 
