@@ -120,8 +120,9 @@ def _commit_without_waiting_for_disk() -> None:
     """On PostgreSQL, let this transaction's COMMIT return before its WAL reaches the disk.
 
     For playback state only: the room's sockets have the new state the moment it is
-    broadcast, so a crash of the database server can cost at most the last fraction of a
-    second of seeks, never consistency. The wait it saves is a disk flush before any guest
+    broadcast, so a crash of the database server (not a clean restart) can cost at most the
+    last fraction of a second of seeks, and pages that applied a lost one catch up at their
+    next `sync_request` (docs/OPERATIONS.md). The wait it saves is a disk flush before any guest
     hears a seek: with it, fan-out runs had single seeks of 99–220 ms; without, none past
     30 ms (docs/PERFORMANCE.md). Chat keeps full durability: an acknowledged message is a
     promise that it is stored.
