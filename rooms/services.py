@@ -139,25 +139,40 @@ def _participant(room: Room, user) -> RoomParticipant | None:
     return present_participants().filter(room=room, user=user).first()
 
 
-def _state_of(room: Room) -> PlaybackState:
+# The Room columns that hold its playback state, and their mapping to and from PlaybackState:
+# read and written from model instances (`_state_of`, `_store_state`) and, on the hot path of
+# `playback_control`, from a values() row and a queryset update().
+STATE_COLUMNS = ("current_position", "is_playing", "rate", "state_updated_at", "seq")
+
+
+def _state_from(columns) -> PlaybackState:
     return PlaybackState(
-        position=room.current_position,
-        is_playing=room.is_playing,
-        rate=room.rate,
-        server_time=room.state_updated_at.timestamp(),
-        seq=room.seq,
+        position=columns["current_position"],
+        is_playing=columns["is_playing"],
+        rate=columns["rate"],
+        server_time=columns["state_updated_at"].timestamp(),
+        seq=columns["seq"],
     )
+
+
+def _state_columns(state: PlaybackState) -> dict:
+    return {
+        "current_position": state.position,
+        "is_playing": state.is_playing,
+        "rate": state.rate,
+        "state_updated_at": _as_datetime(state.server_time),
+        "seq": state.seq,
+    }
+
+
+def _state_of(room: Room) -> PlaybackState:
+    return _state_from({column: getattr(room, column) for column in STATE_COLUMNS})
 
 
 def _store_state(room: Room, state: PlaybackState, *, extra: tuple[str, ...] = ()) -> None:
-    room.current_position = state.position
-    room.is_playing = state.is_playing
-    room.rate = state.rate
-    room.state_updated_at = _as_datetime(state.server_time)
-    room.seq = state.seq
-    room.save(
-        update_fields=["current_position", "is_playing", "rate", "state_updated_at", "seq", *extra]
-    )
+    for column, value in _state_columns(state).items():
+        setattr(room, column, value)
+    room.save(update_fields=[*STATE_COLUMNS, *extra])
 
 
 def _host_cap(room_video, user) -> int | None:
@@ -607,17 +622,7 @@ def _clean_rate(rate) -> float:
 # one locked row, and writes in one UPDATE; the full models (room, owner, video, channel)
 # cost more to build in Python than the database takes to answer (7.7 → 3.3 ms a seek,
 # docs/PERFORMANCE.md).
-_CONTROL_FIELDS = (
-    "owner_id",
-    "guests_can_control",
-    "is_active",
-    "current_position",
-    "is_playing",
-    "rate",
-    "state_updated_at",
-    "seq",
-    "video__duration",
-)
+_CONTROL_FIELDS = (*STATE_COLUMNS, "owner_id", "guests_can_control", "is_active", "video__duration")
 
 
 @transaction.atomic
@@ -664,23 +669,11 @@ def playback_control(
         raise InvalidInput("position: Required.", details={"position": ["Required."]})
     elif position is not None:
         position = _clean_position(position, duration=duration)
-    state = PlaybackState(
-        position=room["current_position"],
-        is_playing=room["is_playing"],
-        rate=room["rate"],
-        server_time=room["state_updated_at"].timestamp(),
-        seq=room["seq"],
-    )
+    state = _state_from(room)
     if position is None and action != "rate":
         position = current_position(state, now=at, duration=duration or None)
     new = apply_control(state, action=action, now=at, position=position, rate=rate)
-    Room.objects.filter(pk=room_id).update(
-        current_position=new.position,
-        is_playing=new.is_playing,
-        rate=new.rate,
-        state_updated_at=_as_datetime(new.server_time),
-        seq=new.seq,
-    )
+    Room.objects.filter(pk=room_id).update(**_state_columns(new))
     return new
 
 
