@@ -13,11 +13,16 @@ ranges for `--seconds`, sequentially (consecutive MiB) and at random offsets, fr
 - `django`: `GET /api/videos/<id>/stream` from `python -m videohost.server` with
   MEDIA_DELIVERY=django — the access check, then this process sends the bytes;
 - `nginx static` (the baseline): nginx serving the same file from its folder;
-- `nginx + X-Accel`: the same /stream URL through nginx in front of a second server process
-  with MEDIA_DELIVERY=nginx — Django checks, nginx sends (deploy/nginx/videohost.conf).
+- `nginx + X-Accel`: the same /stream URL through the deployment's nginx site
+  (deploy/nginx/videohost.conf) in front of a second server process with
+  MEDIA_DELIVERY=nginx — Django checks, nginx sends, and nginx reuses Django's yes for
+  MEDIA_CHECK_REUSE_SECONDS (5) for the same URL and credentials;
+- `X-Accel, ask each`: the same, with MEDIA_CHECK_REUSE_SECONDS=0 — Django is asked for every
+  range (what the path did before the reuse).
 
-nginx is /usr/sbin/nginx with a config written to the temporary folder (one worker, sendfile,
-`user root;` when run as root so the worker can read the temporary files). Printed: MiB/s
+nginx is /usr/sbin/nginx with a config written to the temporary folder (one worker each,
+sendfile, `user root;` when run as root so the worker can read the temporary files); the
+baseline is a second server block of the first nginx. Printed: MiB/s
 and requests/s per path, pattern and range size (`--range-mib`: 1 and 16 MiB), and ours /
 nginx static (goal ≥ 0.5).
 
@@ -49,6 +54,8 @@ from harness import (  # noqa: E402
     wait_until_listening,
 )
 
+from videohost.nginx_site import loopback_site  # noqa: E402
+
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 MIB = 1024 * 1024
 GOAL_RATIO = 0.5
@@ -72,17 +79,12 @@ http {{
     scgi_temp_path {work}/scgi;
     types {{ video/mp4 mp4; }}
     default_type application/octet-stream;
-    upstream videohost {{ server 127.0.0.1:{app_port}; keepalive 16; }}
+    # The deployment's site (deploy/nginx/videohost.conf) in front of the app.
+    include {work}/site.conf;
+    # The baseline: the same folder, served statically by the same worker.
     server {{
-        listen 127.0.0.1:{port};
+        listen 127.0.0.1:{static_port};
         location /files/ {{ alias {private}/; }}
-        location /protected-media/ {{ internal; alias {private}/; }}
-        location / {{
-            proxy_pass http://videohost;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Host 127.0.0.1;
-        }}
     }}
 }}
 """
@@ -151,21 +153,29 @@ def wrk(url: str, script: Path, *, seconds: float, connections: int) -> dict:
 
 
 class Nginx:
-    def __init__(self, work: Path, private: Path, app_port: int):
-        self.port = free_port()
-        (work / "nginx").mkdir(exist_ok=True)
-        conf = work / "nginx" / "nginx.conf"
+    def __init__(self, work: Path, media_root: Path, app_port: int):
+        self.port, self.static_port = free_port(), free_port()
+        work.mkdir(exist_ok=True)
+        (work / "site.conf").write_text(
+            loopback_site(
+                app=f"127.0.0.1:{app_port}",
+                port=self.port,
+                checks_port=free_port(),
+                media_root=media_root,
+                cache_root=work / "media-checks",
+            )
+        )
+        conf = work / "nginx.conf"
         conf.write_text(
             NGINX_CONF.format(
                 user="user root;" if os.geteuid() == 0 else "",
-                work=work / "nginx",
-                app_port=app_port,
-                port=self.port,
-                private=private,
+                work=work,
+                static_port=self.static_port,
+                private=media_root / "private",
             )
         )
         self.process = subprocess.Popen(
-            [NGINX, "-c", str(conf), "-p", str(work / "nginx")],
+            [NGINX, "-c", str(conf), "-p", str(work)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
@@ -249,11 +259,19 @@ def main() -> None:
         video.save(update_fields=["file_size"])
         django_server = work.start_server(env=work.env(MEDIA_DELIVERY="django"))
         accel_server = work.start_server(env=work.env(MEDIA_DELIVERY="nginx"))
-        nginx = Nginx(work.folder, work.media_root / "private", accel_server.port)
+        nginx = Nginx(work.folder / "nginx", work.media_root, accel_server.port)
+        asking_server = work.start_server(
+            env=work.env(MEDIA_DELIVERY="nginx", MEDIA_CHECK_REUSE_SECONDS="0")
+        )
+        asking_nginx = Nginx(work.folder / "nginx-asking", work.media_root, asking_server.port)
         stream = f"/api/videos/{video.pk}/stream"
         targets = {
             "django": (f"{django_server.url}{stream}", [django_server.pid]),
-            "nginx static": (f"http://127.0.0.1:{nginx.port}/files/{name}", nginx.pids),
+            "nginx static": (f"http://127.0.0.1:{nginx.static_port}/files/{name}", nginx.pids),
+            "X-Accel, ask each": (
+                f"http://127.0.0.1:{asking_nginx.port}{stream}",
+                [asking_server.pid, *asking_nginx.pids],
+            ),
             "nginx + X-Accel": (
                 f"http://127.0.0.1:{nginx.port}{stream}",
                 [accel_server.pid, *nginx.pids],
@@ -276,7 +294,7 @@ def main() -> None:
         results = {}
         try:
             print(
-                "  ranges             path               MiB/s   req/s  non-2xx   "
+                "  ranges             path                 MiB/s   req/s  non-2xx   "
                 "CPU (server[+nginx])"
             )
             for name_, _, _ in patterns:
@@ -290,7 +308,7 @@ def main() -> None:
                     results[(name_, label)] = result
                     errors = f"  socket errors: {result['socket_errors']}"
                     print(
-                        f"  {name_:<18} {label:<16} {result['mib_s']:7.0f} "
+                        f"  {name_:<18} {label:<18} {result['mib_s']:7.0f} "
                         f"{result['requests']:7.0f} {result['non_2xx']:8d}   {cpu}"
                         + (errors if result["socket_errors"] else ""),
                         flush=True,
@@ -298,14 +316,15 @@ def main() -> None:
             whole = whole_file_get(django_server, stream, size)
         finally:
             nginx.stop()
-        errors = django_server.errors() + accel_server.errors()
+            asking_nginx.stop()
+        errors = django_server.errors() + accel_server.errors() + asking_server.errors()
     print("\nours / nginx static (goal ≥ 0.5):")
     for name_, _, _ in patterns:
         baseline = results[(name_, "nginx static")]["mib_s"]
-        for label in ("django", "nginx + X-Accel"):
+        for label in ("django", "X-Accel, ask each", "nginx + X-Accel"):
             ratio = results[(name_, label)]["mib_s"] / baseline
             verdict = "PASS" if ratio >= GOAL_RATIO else "MISS"
-            print(f"  {name_:<18} {label:<16} {ratio:5.2f}×   {verdict}")
+            print(f"  {name_:<18} {label:<18} {ratio:5.2f}×   {verdict}")
     print(
         f"\nwhole file, no Range, django path: HTTP {whole['status']}, first byte after "
         f"{whole['first_byte']:.2f} s, all {args.size_mib} MiB after {whole['total']:.2f} s "

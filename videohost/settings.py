@@ -405,6 +405,10 @@ if MEDIA_DELIVERY == "redirect" and STORAGE_BACKEND == "local":
         "or use MEDIA_DELIVERY=django or nginx"
     )
 MEDIA_ACCEL_PREFIX = env_str("MEDIA_ACCEL_PREFIX", "/protected-media/")
+# How long nginx (deploy/nginx) may reuse Django's yes to a media request for the same URL and
+# credentials: also how long a revoked access (a lapsed sponsorship, a hidden video, a logout)
+# can still read bytes. 0 asks Django for every request.
+MEDIA_CHECK_REUSE_SECONDS = env_int("MEDIA_CHECK_REUSE_SECONDS", 5, minimum=0)
 
 MAX_UPLOAD_SIZE = env_int("MAX_UPLOAD_SIZE", 2 * 1024**3, minimum=1)
 # Uploads stream to temporary files instead of memory past this size.

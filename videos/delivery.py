@@ -2,7 +2,11 @@
 
 - `django` (the embedded default): this process streams it, with single-range support.
 - `nginx`: an `X-Accel-Redirect` to nginx's internal location (deploy/nginx), which sends the
-  bytes (ranges, sendfile) from the private media folder after Django said yes.
+  bytes (ranges, sendfile) from the private media folder after Django said yes. The yes carries
+  `X-Accel-Expires: MEDIA_CHECK_REUSE_SECONDS`: deploy/nginx keeps it that long for the same
+  URL and the same credentials, so a player reading a file range by range asks Django once
+  every few seconds rather than once a range (docs/PERFORMANCE.md, media bytes). Refusals
+  carry no such header and are never kept.
 - `redirect` (object storage): a 302 to a pre-signed URL of the object that expires after
   `MEDIA_URL_EXPIRY` seconds. Playlists are never redirected: the player resolves the
   relative URLs inside a playlist against the URL it fetched it from, which must stay ours
@@ -50,6 +54,8 @@ def deliver_private(
         response["X-Accel-Redirect"] = settings.MEDIA_ACCEL_PREFIX + quote(name)
         response["Cache-Control"] = cache_control
         response["ETag"] = etag
+        if settings.MEDIA_CHECK_REUSE_SECONDS:
+            response["X-Accel-Expires"] = str(settings.MEDIA_CHECK_REUSE_SECONDS)
         return _as_media(response)
     try:
         file = storage.open(name, "rb")

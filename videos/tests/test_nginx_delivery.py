@@ -6,7 +6,6 @@ included) from the private folder, and that folder cannot be asked for directly.
 """
 
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -17,12 +16,15 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
+from django.test import Client
 from knox.models import AuthToken
 
-from videohost.testing import with_hls
+from channels_app.models import Subscription
+from videohost.nginx_site import loopback_site
+from videohost.testing import SubscriptionFactory, with_hls
 from videos.models import AccessLevel
 
-CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "videohost.conf"
+REUSE_SECONDS = 2
 
 
 def free_port() -> int:
@@ -36,6 +38,7 @@ def nginx_delivery(settings):
     """Set before the live server forks, so the server process answers with X-Accel."""
     settings.MEDIA_DELIVERY = "nginx"
     settings.MEDIA_ACCEL_PREFIX = "/protected-media/"
+    settings.MEDIA_CHECK_REUSE_SECONDS = REUSE_SECONDS
 
 
 @pytest.fixture
@@ -44,13 +47,13 @@ def nginx(nginx_delivery, live_server_url, tmp_path):
     if not binary:
         pytest.skip("nginx is not installed (apt-get install nginx-light); .ci/run installs it")
     port = free_port()
-    media = Path(django_settings.MEDIA_ROOT)
-    site = CONFIG.read_text()
-    # Only the addresses change: the locations under test are the deployment's own.
-    site = site.replace("server web:8000;", f"server {live_server_url.removeprefix('http://')};")
-    site = re.sub(r"listen 80;", f"listen 127.0.0.1:{port};", site)
-    site = site.replace("/srv/media/", f"{media}/")
-    site = site.replace("http://minio:9000", "http://127.0.0.1:9")  # not used by these tests
+    site = loopback_site(
+        app=live_server_url.removeprefix("http://"),
+        port=port,
+        checks_port=free_port(),
+        media_root=Path(django_settings.MEDIA_ROOT),
+        cache_root=tmp_path / "media-checks",
+    )
     (tmp_path / "site.conf").write_text(site)
     (tmp_path / "nginx.conf").write_text(
         # As root, nginx would drop its workers to `nobody`, who may not read the test's
@@ -94,10 +97,18 @@ def listening(port: int) -> bool:
         return False
 
 
-def fetch(url: str, *, token: str | None = None, byte_range: str | None = None):
+def fetch(
+    url: str,
+    *,
+    token: str | None = None,
+    session: str | None = None,
+    byte_range: str | None = None,
+):
     request = urllib.request.Request(url)  # noqa: S310 — http on loopback only
     if token:
         request.add_header("Authorization", f"Bearer {token}")
+    if session:
+        request.add_header("Cookie", f"sessionid={session}")
     if byte_range:
         request.add_header("Range", byte_range)
     try:
@@ -146,3 +157,66 @@ def test_nginx_passes_refusals_through_and_hides_the_private_folder(nginx, make_
         status, _, body = fetch(f"{nginx}{path}")
         assert status in (400, 404), (path, status)
         assert body != (Path(django_settings.MEDIA_ROOT) / "private" / video.file.name).read_bytes()
+
+
+def token_for(user) -> str:
+    return AuthToken.objects.create(user=user, expiry=django_settings.AUTH_TOKEN_TTL)[1]
+
+
+def session_for(user) -> str:
+    client = Client()
+    client.force_login(user)
+    return client.cookies["sessionid"].value
+
+
+def test_nginx_reuses_a_yes_for_the_same_credentials_only_and_for_seconds_only(
+    nginx, make_video, viewer, subscriber
+):
+    """A player's next range is sent without asking Django again, for the caller who was let
+    in and for MEDIA_CHECK_REUSE_SECONDS; everyone else is still asked about."""
+    video = make_video(access_level=AccessLevel.SUBSCRIBER)
+    original = (Path(django_settings.MEDIA_ROOT) / "private" / video.file.name).read_bytes()
+    stream = f"{nginx}/api/videos/{video.pk}/stream"
+    sams_token, sams_session = token_for(subscriber), session_for(subscriber)
+    for credentials in ({"token": sams_token}, {"session": sams_session}):
+        status, _, body = fetch(stream, **credentials, byte_range="bytes=0-99")
+        assert (status, body) == (206, original[:100])
+
+    # Sam unsubscribes. His next ranges are sent on the yes nginx kept: Django would refuse.
+    Subscription.objects.filter(user=subscriber).delete()
+    revoked_at = time.monotonic()
+    for credentials in ({"token": sams_token}, {"session": sams_session}):
+        status, _, body = fetch(stream, **credentials, byte_range="bytes=100-199")
+        assert (status, body) == (206, original[100:200]), credentials
+
+    # Nobody else rides on it: not another of Sam's tokens or sessions, not Victor, not
+    # anonymous callers, not another URL.
+    for credentials in (
+        {"token": token_for(subscriber)},
+        {"session": session_for(subscriber)},
+        {"token": token_for(viewer)},
+        {"session": session_for(viewer)},
+    ):
+        status, _, body = fetch(stream, **credentials, byte_range="bytes=0-99")
+        assert status == 403 and b'"FORBIDDEN"' in body, credentials
+    assert fetch(stream, byte_range="bytes=0-99")[0] == 401
+    assert fetch(f"{stream}?download=1", token=sams_token)[0] == 403
+
+    # After the reuse seconds, Django is asked again and says no.
+    assert time.monotonic() - revoked_at < REUSE_SECONDS, "too slow to see the reuse"
+    time.sleep(REUSE_SECONDS + 1)
+    for credentials in ({"token": sams_token}, {"session": sams_session}):
+        status, _, body = fetch(stream, **credentials, byte_range="bytes=0-99")
+        assert status == 403 and b'"FORBIDDEN"' in body, credentials
+
+
+def test_nginx_never_keeps_a_refusal(nginx, make_video, viewer):
+    video = make_video(access_level=AccessLevel.SUBSCRIBER)
+    stream = f"{nginx}/api/videos/{video.pk}/stream"
+    token = token_for(viewer)
+    assert fetch(stream, token=token, byte_range="bytes=0-99")[0] == 403
+    SubscriptionFactory(user=viewer, channel=video.channel)
+    status, headers, _ = fetch(stream, token=token, byte_range="bytes=0-99")
+    assert status == 206
+    # Django's instructions to nginx stay between them.
+    assert not {"X-Accel-Redirect", "X-Accel-Expires"} & set(headers)
