@@ -185,10 +185,15 @@ class Nginx:
 
     @property
     def pids(self) -> list[int]:
+        """The worker processes: they do the work. The master only waits, and the cache
+        loader exits a minute after start (a vanished process would break the CPU meter)."""
         found = subprocess.run(
-            ["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True, check=False
+            ["pgrep", "-P", str(self.process.pid), "-f", "worker process"],
+            capture_output=True,
+            text=True,
+            check=False,
         )
-        return [self.process.pid, *map(int, found.stdout.split())]
+        return [int(pid) for pid in found.stdout.split()]
 
     def stop(self) -> None:
         stop_process(self.process, timeout=10)
