@@ -1,5 +1,7 @@
 """Joins racing for the last places: the room row lock lets exactly as many in as there are
-places, on SQLite (one writer at a time) as on PostgreSQL (SELECT … FOR UPDATE)."""
+places, on SQLite (one writer at a time) as on PostgreSQL (SELECT … FOR UPDATE). Chat
+messages racing the flood guard and slow mode: exactly as many are stored as the rules allow
+(on PostgreSQL through the store's compare-and-set on the sender's row)."""
 
 import threading
 
@@ -7,8 +9,9 @@ import pytest
 from django.db import connections
 
 from rooms import services
-from rooms.models import RoomParticipant
-from videohost.errors import Conflict
+from rooms.models import ChatMessage, RoomParticipant
+from rooms.services import FLOOD_MESSAGES
+from videohost.errors import Conflict, RateLimited
 from videohost.testing import UserFactory, VideoFactory
 
 JOINERS = 20
@@ -102,3 +105,63 @@ def test_twenty_requests_racing_to_join_through_the_api_leave_exactly_ten_inside
     refusals = [a.json()["error"] for a in answers if a.status_code == 409]
     assert {(e["code"], e["message"]) for e in refusals} == {("CONFLICT", "Room is full")}
     assert RoomParticipant.objects.filter(room=room, left_at__isnull=True).count() == 10
+
+
+def _room_with_guests(author, count: int, *, message_delay: int = 0):
+    """A room hosted by the channel's owner (no cap on places), with `count` guests in it."""
+    video = VideoFactory(channel=author.channel, with_file=False)
+    room = services.room_create(user=author, video_id=video.pk, max_participants=None)
+    if message_delay:
+        services.room_update(room_id=room.pk, actor=author, message_delay=message_delay)
+    guests = [UserFactory(username=f"guest{i}") for i in range(count)]
+    for guest in guests:
+        services.room_join(room_id=room.pk, user=guest)
+    return room, guests
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_person_posting_from_many_tabs_at_once_gets_five_messages_past_the_flood_guard(
+    author,
+):
+    room, (guest,) = _room_with_guests(author, 1)
+
+    outcomes = race(
+        services.chat_post,
+        [{"room_id": room.pk, "user": guest, "message": f"tab {i}"} for i in range(12)],
+    )
+
+    unexpected = [o for o in outcomes if o is not None and not isinstance(o, RateLimited)]
+    assert unexpected == []
+    assert sum(o is None for o in outcomes) == FLOOD_MESSAGES
+    assert ChatMessage.objects.filter(room=room, user=guest).count() == FLOOD_MESSAGES
+    newest = ChatMessage.objects.filter(room=room).order_by("-created_at").first()
+    assert RoomParticipant.objects.get(room=room, user=guest).last_message_at == newest.created_at
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_person_posting_from_many_tabs_at_once_in_slow_mode_gets_one_message_through(
+    author,
+):
+    room, (guest,) = _room_with_guests(author, 1, message_delay=30)
+
+    outcomes = race(
+        services.chat_post,
+        [{"room_id": room.pk, "user": guest, "message": f"tab {i}"} for i in range(6)],
+    )
+
+    assert sum(o is None for o in outcomes) == 1
+    assert all(isinstance(o, RateLimited) for o in outcomes if o is not None)
+    assert ChatMessage.objects.filter(room=room, user=guest).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_people_posting_at_once_are_all_stored(author):
+    room, guests = _room_with_guests(author, 12)
+
+    outcomes = race(
+        services.chat_post,
+        [{"room_id": room.pk, "user": g, "message": f"from {g.username}"} for g in guests],
+    )
+
+    assert outcomes == [None] * len(guests)
+    assert ChatMessage.objects.filter(room=room).count() == len(guests)
