@@ -180,7 +180,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--participants", type=int, default=50)
     parser.add_argument(
-        "--rates", type=float, nargs="+", default=[60, 200] if QUICK else [60, 80, 100, 200]
+        "--rates", type=float, nargs="+", default=[100, 200] if QUICK else [100, 200, 250]
     )
     parser.add_argument("--seconds", type=float, default=10 if QUICK else 20)
     parser.add_argument("--servers", type=int, default=2)
