@@ -165,3 +165,20 @@ def test_people_posting_at_once_are_all_stored(author):
 
     assert outcomes == [None] * len(guests)
     assert ChatMessage.objects.filter(room=room).count() == len(guests)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_controls_racing_from_many_tabs_are_each_applied_once_in_turn(author):
+    room, _ = _room_with_guests(author, 0)
+
+    outcomes = race(
+        services.playback_control,
+        [
+            {"room_id": room.pk, "user": author, "action": "seek", "position": i / 4}
+            for i in range(8)
+        ],
+    )
+
+    assert outcomes == [None] * 8
+    room.refresh_from_db()
+    assert room.seq == 8  # every seek stored, none lost to another's compare-and-set
