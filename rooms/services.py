@@ -2,9 +2,12 @@
 these, so each rule of API.md and ROOM_PROTOCOL.md is enforced in one place.
 
 Concurrency: every service that reads a room and then writes it locks the room row first
-(`_locked_room`), so joins racing for the last place, control frames from two tabs and a
-disconnect racing the grace check are applied one at a time. Events to connected sockets go
-out through rooms.events only once the transaction has committed.
+(`_locked_room`), so joins racing for the last place and a disconnect racing the grace check
+are applied one at a time. The two hot writes, playback controls and chat, read without a
+lock and store with a compare-and-set instead (the room's `seq`, the sender's
+`last_message_at`), worked out again when another write got there first: control frames from
+two tabs are applied in turn, and the flood guard holds against a sender's racing tabs.
+Events to connected sockets go out through rooms.events only once the write has committed.
 """
 
 import math
@@ -769,7 +772,7 @@ def playback_control(
             new = _control_apply(
                 room, user=user, action=action, position=position, rate=rate, at=at
             )
-            if _control_store(room_id=room_id, seen_seq=room["seq"], state=new):
+            if _control_store(room_id=room_id, user_id=user.pk, seen_seq=room["seq"], state=new):
                 return new
     raise Conflict("Other controls were applied at the same moment. Try again.")
 
@@ -823,7 +826,12 @@ _CONTROL_STORE_SQL = f"""
     WITH quick_commit AS (SELECT set_config('synchronous_commit', 'off', true))
     UPDATE {Room._meta.db_table}
     SET {", ".join(f"{column} = %({column})s" for column in STATE_COLUMNS)}
-    WHERE id = %(room)s AND seq = %(seen_seq)s AND EXISTS (SELECT 1 FROM quick_commit)
+    WHERE id = %(room)s AND seq = %(seen_seq)s AND is_active
+        AND EXISTS (
+            SELECT 1 FROM {RoomParticipant._meta.db_table}
+            WHERE room_id = %(room)s AND user_id = %(user)s AND left_at IS NULL
+        )
+        AND EXISTS (SELECT 1 FROM quick_commit)
 """  # noqa: S608 - table and column names from the code, values as parameters
 
 
@@ -848,14 +856,21 @@ def _control_facts(*, room_id: int, user_id: int) -> dict | None:
         return None
 
 
-def _control_store(*, room_id: int, seen_seq: int, state: PlaybackState) -> bool:
-    """Whether the state was stored: False when another control changed the room first."""
+def _control_store(*, room_id: int, user_id: int, seen_seq: int, state: PlaybackState) -> bool:
+    """Whether the state was stored: False when the room changed since it was read (another
+    control, or it closed, or the user left: the next read says which)."""
     columns = _state_columns(state)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(_CONTROL_STORE_SQL, {**columns, "room": room_id, "seen_seq": seen_seq})
+            cursor.execute(
+                _CONTROL_STORE_SQL,
+                {**columns, "room": room_id, "user": user_id, "seen_seq": seen_seq},
+            )
             return cursor.rowcount == 1
-    return bool(Room.objects.filter(pk=room_id, seq=seen_seq).update(**columns))
+    still = Room.objects.filter(pk=room_id, seq=seen_seq, is_active=True).filter(
+        Exists(present_participants().filter(room=OuterRef("pk"), user_id=user_id))
+    )
+    return bool(still.update(**columns))
 
 
 # --- presence ---------------------------------------------------------------------------------
