@@ -332,7 +332,7 @@ def test_on_postgresql_controls_commit_without_waiting_for_the_disk_and_chat_wai
     if connection.vendor != "postgresql":
         pytest.skip("synchronous_commit is PostgreSQL's (CI's PostgreSQL run has it)")
 
-    def wal_flushes() -> int:
+    def wal_writes() -> int:
         # A commit that waits for the disk writes the WAL out itself (wal_write counts that
         # with fsync on or off). This connection's counters reach pg_stat_wal once a second,
         # or when forced.
@@ -341,15 +341,15 @@ def test_on_postgresql_controls_commit_without_waiting_for_the_disk_and_chat_wai
             cursor.execute("SELECT wal_write FROM pg_stat_wal")
             return cursor.fetchone()[0]
 
-    before = wal_flushes()
+    before = wal_writes()
     for second in range(100):
         control(room, viewer, "seek", position=float(second), now=T0 + second)
-    controls = wal_flushes() - before
+    controls = wal_writes() - before
     monkeypatch.setattr(services, "FLOOD_WINDOW", 1e-6)  # 100 messages in a row
-    before = wal_flushes()
+    before = wal_writes()
     for number in range(100):
         services.chat_post(room_id=room.pk, user=subscriber, message=f"durable {number}")
-    chat = wal_flushes() - before
+    chat = wal_writes() - before
     # Each durable commit writes the WAL itself; quick ones leave it to the WAL writer (a
     # write every 200 ms at most). Measured: 1–3 for the controls, 100 for chat.
     assert controls < 30 < 90 <= chat
