@@ -12,6 +12,7 @@ Events to connected sockets go out through rooms.events only once the write has 
 
 import math
 import time
+from collections.abc import Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -574,13 +575,15 @@ def chat_post(
 
 @dataclass(frozen=True)
 class _ChatFacts:
-    room_found: bool
-    room_active: bool
+    room_active: bool  # False for a room that does not exist, too
     message_delay: int
     owner_id: int | None
     participant_id: int | None
     last_message_at: datetime | None
-    recent: list[datetime]  # the sender's messages in the flood window, newest first
+    recent: Sequence[datetime]  # the sender's messages in the flood window, newest first
+
+
+_NO_ROOM = _ChatFacts(False, 0, None, None, None, ())
 
 
 def _serialized_unless_postgresql():
@@ -630,13 +633,10 @@ def _chat_facts(*, room_id: int, user_id: int, since: datetime) -> _ChatFacts:
         with connection.cursor() as cursor:
             cursor.execute(_CHAT_FACTS_SQL, {"room": room_id, "user": user_id, "since": since})
             row = cursor.fetchone()
-        if row is None:
-            return _ChatFacts(False, False, 0, None, None, None, [])
-        active, delay, owner_id, participant_id, last_message_at, recent = row
-        return _ChatFacts(True, active, delay, owner_id, participant_id, last_message_at, recent)
+        return _NO_ROOM if row is None else _ChatFacts(*row)
     room = Room.objects.filter(pk=room_id).values("is_active", "message_delay", "owner_id").first()
     if room is None:
-        return _ChatFacts(False, False, 0, None, None, None, [])
+        return _NO_ROOM
     participant = (
         present_participants()
         .filter(room_id=room_id, user_id=user_id)
@@ -649,7 +649,6 @@ def _chat_facts(*, room_id: int, user_id: int, since: datetime) -> _ChatFacts:
         .values_list("created_at", flat=True)[:FLOOD_MESSAGES]
     )
     return _ChatFacts(
-        True,
         room["is_active"],
         room["message_delay"],
         room["owner_id"],
@@ -660,7 +659,7 @@ def _chat_facts(*, room_id: int, user_id: int, since: datetime) -> _ChatFacts:
 
 
 def _chat_check(facts: _ChatFacts, *, user: User, at: datetime, window_start: datetime) -> None:
-    if not facts.room_found or not facts.room_active:
+    if not facts.room_active:
         raise NotFound("This room is closed.")
     if facts.participant_id is None:
         raise NotAllowed("You are not in this room.")
