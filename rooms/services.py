@@ -545,10 +545,12 @@ def chat_post(
     # and the flood guard stops those within a few rounds.
     with _serialized_unless_postgresql():
         for _attempt in range(FLOOD_MESSAGES + 2):
+            since = _as_datetime(now) - timedelta(seconds=FLOOD_WINDOW)
+            facts = _chat_facts(room_id=room_id, user_id=user.pk, since=since)
+            # Timed after the read: a message another tab stored before it is then the older
+            # one, and the sender's row keeps the time of their newest message.
             at = _as_datetime(now)
-            window_start = at - timedelta(seconds=FLOOD_WINDOW)
-            facts = _chat_facts(room_id=room_id, user_id=user.pk, since=window_start)
-            _chat_check(facts, user=user, at=at, window_start=window_start)
+            _chat_check(facts, user=user, at=at, window_start=at - timedelta(seconds=FLOOD_WINDOW))
             message_id = _chat_store(
                 facts, room_id=room_id, user_id=user.pk, text=text, client_id=client_id, at=at
             )
@@ -674,8 +676,10 @@ def _chat_check(facts: _ChatFacts, *, user: User, at: datetime, window_start: da
                 f"Slow mode: wait {math.ceil(wait)} s before your next message.",
                 retry_after=math.ceil(wait),
             )
-    if len(facts.recent) >= FLOOD_MESSAGES:
-        wait = (facts.recent[-1] - window_start).total_seconds()
+    # The read's window began a moment before `window_start`: what left the window since is out.
+    recent = [created_at for created_at in facts.recent if created_at > window_start]
+    if len(recent) >= FLOOD_MESSAGES:
+        wait = (recent[-1] - window_start).total_seconds()
         raise RateLimited("You are sending messages too fast.", retry_after=math.ceil(wait))
 
 
@@ -766,8 +770,10 @@ def playback_control(
         raise InvalidInput(f"action: {detail}", details={"action": [detail]})
     with _serialized_unless_postgresql():
         for _attempt in range(CONTROL_ATTEMPTS):
-            at = _as_timestamp(now)
             room = _control_facts(room_id=room_id, user_id=user.pk)
+            # Timed after the read: the state it read (maybe another tab's control, stored a
+            # moment ago) is then never newer than the one worked out from it.
+            at = _as_timestamp(now)
             new = _control_apply(
                 room, user=user, action=action, position=position, rate=rate, at=at
             )

@@ -151,6 +151,21 @@ def test_the_flood_guard_refuses_a_sixth_message_within_five_seconds(room, subsc
     assert ChatMessage.objects.count() == 6
 
 
+def test_a_message_leaving_the_flood_window_while_the_guard_reads_no_longer_counts(
+    room, subscriber, monkeypatch
+):
+    for i in range(5):
+        post(room, subscriber, f"m{i}", seconds=i * 0.5)  # 0.0 … 2.0
+    # The guard reads from 5 s before the clock's first reading (4.999: m0 is inside), then
+    # takes the message's time (5.001: m0 has left the window).
+    readings = iter([at(4.999), at(5.001)])
+    monkeypatch.setattr(services, "_as_datetime", lambda now: next(readings))
+
+    saved = services.chat_post(room_id=room.pk, user=subscriber, message="m5")
+
+    assert saved.created_at == at(5.001)
+
+
 def test_the_flood_guard_applies_to_the_host_too(room, viewer):
     for i in range(5):
         post(room, viewer, f"m{i}", seconds=i * 0.1)
@@ -176,3 +191,27 @@ def test_the_time_now_is_used_when_none_is_given(room, subscriber):
     before = timezone.now()
     saved = services.chat_post(room_id=room.pk, user=subscriber, message="now")
     assert before <= saved.created_at <= timezone.now()
+
+
+def test_a_message_another_tab_stored_just_before_the_read_counts_as_the_older_one(
+    room, subscriber, monkeypatch
+):
+    read = services._chat_facts
+    other_tab = []
+
+    def another_tab_stores_first(**kwargs):
+        if not other_tab:
+            other_tab.append(None)  # before the call: the other tab reads through here too
+            other_tab[0] = services.chat_post(
+                room_id=room.pk, user=subscriber, message="from tab 2"
+            )
+        return read(**kwargs)
+
+    monkeypatch.setattr(services, "_chat_facts", another_tab_stores_first)
+    saved = services.chat_post(room_id=room.pk, user=subscriber, message="from tab 1")
+
+    # This message was checked after tab 2's was stored, so it is the newer one, and the
+    # sender's row (slow mode's clock) has its time, not an earlier one.
+    assert saved.created_at > other_tab[0].created_at
+    row = RoomParticipant.objects.get(room=room, user=subscriber)
+    assert row.last_message_at == saved.created_at

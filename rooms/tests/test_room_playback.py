@@ -294,6 +294,31 @@ def test_a_control_that_lost_a_race_is_worked_out_again_from_the_state_that_won(
     assert stored(room).seq == 3
 
 
+def test_a_control_another_tab_stored_just_before_the_read_is_never_newer_than_this_one(
+    room, viewer, monkeypatch
+):
+    services.playback_control(room_id=room.pk, user=viewer, action="play", position=10.0)
+    read = services._control_facts
+    other_tab = []
+
+    def another_tab_stores_first(**kwargs):
+        if not other_tab:
+            other_tab.append(None)  # before the call: the other tab reads through here too
+            other_tab[0] = services.playback_control(
+                room_id=room.pk, user=viewer, action="seek", position=100.0
+            )
+        return read(**kwargs)
+
+    monkeypatch.setattr(services, "_control_facts", another_tab_stores_first)
+    state = services.playback_control(room_id=room.pk, user=viewer, action="pause")
+
+    # The pause is worked out from the seek it read, at a time after it: never back before 100 s.
+    seek = other_tab[0]
+    assert state.seq == seek.seq + 1
+    assert state.server_time >= seek.server_time
+    assert state.position >= 100.0
+
+
 @pytest.mark.parametrize(
     ("meanwhile", "refusal"),
     [("room_close", NotFound), ("room_leave", NotAllowed)],
