@@ -93,7 +93,16 @@ if DATABASE_URL:
     if _db["ENGINE"].endswith("postgresql"):
         # An unreachable server must fail a request in seconds (503, videohost/outages.py),
         # not after the kernel's TCP timeout.
-        _db["OPTIONS"] = {"connect_timeout": 5, **_db.get("OPTIONS", {})}
+        # prepare_threshold 0: a statement on a server-side binding cursor is prepared the
+        # first time it runs on a connection. Only the hot chat and control statements use
+        # such cursors (rooms.services._prepared_cursor); Django's own cursors bind on the
+        # client and never prepare. DATABASE_PREPARED=0 turns it off (PgBouncer in transaction
+        # mode before 1.21, docs/OPERATIONS.md).
+        _db["OPTIONS"] = {
+            "connect_timeout": 5,
+            "prepare_threshold": 0 if env_bool("DATABASE_PREPARED", True) else None,
+            **_db.get("OPTIONS", {}),
+        }
     if _db["ENGINE"].endswith("postgresql") and env_bool("DATABASE_POOL", False):
         # psycopg 3's pool replaces persistent connections; Django requires CONN_MAX_AGE=0.
         # After a database restart the pool must heal within seconds. Every idle connection

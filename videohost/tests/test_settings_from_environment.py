@@ -10,8 +10,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def start_with(**env: str) -> subprocess.CompletedProcess:
-    """Load the real settings module in a fresh interpreter, as daphne or manage.py would."""
+def start_with(*, show: str = "", **env: str) -> subprocess.CompletedProcess:
+    """Load the real settings module in a fresh interpreter, as daphne or manage.py would;
+    prints the main choices, and then `show` (an expression over `settings`) when given."""
     environment = {
         key: value
         for key, value in os.environ.items()
@@ -25,6 +26,8 @@ def start_with(**env: str) -> subprocess.CompletedProcess:
         "print(settings.CHANNEL_LAYERS['default']['BACKEND']); "
         "print(settings.MAX_UPLOAD_SIZE)"
     )
+    if show:
+        code += f"; print({show})"
     return subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,
@@ -59,6 +62,21 @@ def test_database_and_redis_urls_switch_to_postgresql_and_redis():
         "channels_redis.pubsub.RedisPubSubChannelLayer",
         "1048576",
     ]
+
+
+@pytest.mark.parametrize(
+    ("prepared", "threshold"), [({}, "0"), ({"DATABASE_PREPARED": "0"}, "None")]
+)
+def test_postgresql_prepares_the_hot_statements_unless_database_prepared_is_off(
+    prepared, threshold
+):
+    result = start_with(
+        DATABASE_URL="postgres://user:secret@db.example:5432/videohost",
+        show="settings.DATABASES['default']['OPTIONS']['prepare_threshold']",
+        **prepared,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-1] == threshold
 
 
 @pytest.mark.parametrize(
