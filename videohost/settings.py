@@ -91,15 +91,15 @@ DATABASE_URL = env_url("DATABASE_URL", schemes={"postgres", "postgresql", "sqlit
 if DATABASE_URL:
     _db = dj_database_url.parse(DATABASE_URL)
     if _db["ENGINE"].endswith("postgresql"):
-        # An unreachable server must fail a request in seconds (503, videohost/outages.py),
-        # not after the kernel's TCP timeout.
-        # prepare_threshold 0: a statement on a server-side binding cursor is prepared the
-        # first time it runs on a connection. Only the hot chat and control statements use
-        # such cursors (rooms.services._prepared_cursor); Django's own cursors bind on the
-        # client and never prepare. DATABASE_PREPARED=0 turns it off (PgBouncer in transaction
-        # mode before 1.21, docs/OPERATIONS.md).
         _db["OPTIONS"] = {
+            # An unreachable server must fail a request in seconds (503, videohost/outages.py),
+            # not after the kernel's TCP timeout.
             "connect_timeout": 5,
+            # 0: a statement on a server-side binding cursor is prepared the first time it
+            # runs on a connection. Only the hot chat and control statements use such cursors
+            # (rooms.services._prepared_cursor); Django's own bind on the client and never
+            # prepare. DATABASE_PREPARED=0 turns it off (PgBouncer in transaction mode before
+            # 1.21, docs/OPERATIONS.md).
             "prepare_threshold": 0 if env_bool("DATABASE_PREPARED", True) else None,
             **_db.get("OPTIONS", {}),
         }
