@@ -550,7 +550,7 @@ def chat_post(
             # Timed after the read: a message another tab stored before it is then the older
             # one, and the sender's row keeps the time of their newest message.
             at = _as_datetime(now)
-            _chat_check(facts, user=user, at=at, window_start=at - timedelta(seconds=FLOOD_WINDOW))
+            _chat_check(facts, user=user, at=at)
             message_id = _chat_store(
                 facts, room_id=room_id, user_id=user.pk, text=text, client_id=client_id, at=at
             )
@@ -682,7 +682,7 @@ def _chat_facts(*, room_id: int, user_id: int, since: datetime) -> _ChatFacts:
     )
 
 
-def _chat_check(facts: _ChatFacts, *, user: User, at: datetime, window_start: datetime) -> None:
+def _chat_check(facts: _ChatFacts, *, user: User, at: datetime) -> None:
     if not facts.room_active:
         raise NotFound("This room is closed.")
     if facts.participant_id is None:
@@ -698,7 +698,8 @@ def _chat_check(facts: _ChatFacts, *, user: User, at: datetime, window_start: da
                 f"Slow mode: wait {math.ceil(wait)} s before your next message.",
                 retry_after=math.ceil(wait),
             )
-    # The read's window began a moment before `window_start`: what left the window since is out.
+    window_start = at - timedelta(seconds=FLOOD_WINDOW)
+    # The read's window began a moment before this one: what left the window since is out.
     recent = [created_at for created_at in facts.recent if created_at > window_start]
     if len(recent) >= FLOOD_MESSAGES:
         wait = (recent[-1] - window_start).total_seconds()
