@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from rooms import services
 from rooms.models import ChatMessage, RoomParticipant
+from rooms.tests.interleaving import on_first_read
 from videohost.errors import InvalidInput, NotAllowed, NotAuthenticated, NotFound, RateLimited
 from videohost.testing import VideoFactory
 
@@ -196,18 +197,12 @@ def test_the_time_now_is_used_when_none_is_given(room, subscriber):
 def test_a_message_another_tab_stored_just_before_the_read_counts_as_the_older_one(
     room, subscriber, monkeypatch
 ):
-    read = services._chat_facts
-    other_tab = []
-
-    def another_tab_stores_first(**kwargs):
-        if not other_tab:
-            other_tab.append(None)  # before the call: the other tab reads through here too
-            other_tab[0] = services.chat_post(
-                room_id=room.pk, user=subscriber, message="from tab 2"
-            )
-        return read(**kwargs)
-
-    monkeypatch.setattr(services, "_chat_facts", another_tab_stores_first)
+    other_tab = on_first_read(
+        monkeypatch,
+        "_chat_facts",
+        lambda: services.chat_post(room_id=room.pk, user=subscriber, message="from tab 2"),
+        before=True,
+    )
     saved = services.chat_post(room_id=room.pk, user=subscriber, message="from tab 1")
 
     # This message was checked after tab 2's was stored, so it is the newer one, and the

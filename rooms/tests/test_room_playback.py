@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from rooms import services
 from rooms.models import Room, RoomParticipant
 from rooms.selectors import room_state
+from rooms.tests.interleaving import on_first_read
 from videohost.errors import InvalidInput, NotAllowed, NotAuthenticated, NotFound
 from videohost.testing import VideoFactory
 
@@ -274,19 +275,13 @@ def test_a_control_that_lost_a_race_is_worked_out_again_from_the_state_that_won(
     room, viewer, monkeypatch
 ):
     control(room, viewer, "play", position=10.0)
-    read = services._control_facts
-    raced = []
-
-    def read_then_lose_the_race(**kwargs):
-        facts = read(**kwargs)
-        if not raced:  # another controller stores a seek between this read and the store
-            raced.append(True)
-            services.playback_control(
-                room_id=room.pk, user=viewer, action="seek", position=100.0, now=T0 + 1
-            )
-        return facts
-
-    monkeypatch.setattr(services, "_control_facts", read_then_lose_the_race)
+    # another controller stores a seek between this read and the store
+    on_first_read(
+        monkeypatch,
+        "_control_facts",
+        lambda: control(room, viewer, "seek", position=100.0, now=T0 + 1),
+        before=False,
+    )
     state = control(room, viewer, "pause", now=T0 + 3)
 
     # The pause applies to the seek that won (100 s, playing for 2 s), not to the play it read.
@@ -298,18 +293,14 @@ def test_a_control_another_tab_stored_just_before_the_read_is_never_newer_than_t
     room, viewer, monkeypatch
 ):
     services.playback_control(room_id=room.pk, user=viewer, action="play", position=10.0)
-    read = services._control_facts
-    other_tab = []
-
-    def another_tab_stores_first(**kwargs):
-        if not other_tab:
-            other_tab.append(None)  # before the call: the other tab reads through here too
-            other_tab[0] = services.playback_control(
-                room_id=room.pk, user=viewer, action="seek", position=100.0
-            )
-        return read(**kwargs)
-
-    monkeypatch.setattr(services, "_control_facts", another_tab_stores_first)
+    other_tab = on_first_read(
+        monkeypatch,
+        "_control_facts",
+        lambda: services.playback_control(
+            room_id=room.pk, user=viewer, action="seek", position=100.0
+        ),
+        before=True,
+    )
     state = services.playback_control(room_id=room.pk, user=viewer, action="pause")
 
     # The pause is worked out from the seek it read, at a time after it: never back before 100 s.
@@ -330,24 +321,18 @@ def test_a_control_read_just_before_the_room_closed_or_its_sender_left_is_not_st
         # SQLite runs a control as one writer from read to store: nothing can come between.
         pytest.skip("a race between the read and the store needs PostgreSQL (CI's second run)")
     services.room_update(room_id=room.pk, actor=room.owner, guests_can_control=True)
-    read = services._control_facts
-    raced = []
 
-    def read_then_lose_the_race(**kwargs):
-        facts = read(**kwargs)
-        if not raced:
-            raced.append(True)
-            if meanwhile == "room_close":
-                services.room_close(room_id=room.pk, reason="moderator")
-            else:
-                services.room_leave(room_id=room.pk, user=subscriber)
-            raced.append(stored(room).seq)
-        return facts
+    def close_or_leave() -> int:
+        if meanwhile == "room_close":
+            services.room_close(room_id=room.pk, reason="moderator")
+        else:
+            services.room_leave(room_id=room.pk, user=subscriber)
+        return stored(room).seq
 
-    monkeypatch.setattr(services, "_control_facts", read_then_lose_the_race)
+    raced = on_first_read(monkeypatch, "_control_facts", close_or_leave, before=False)
     with pytest.raises(refusal):
         control(room, subscriber, "seek", position=2.0)
-    assert stored(room).seq == raced[1]  # as the close or the leave left it
+    assert stored(room).seq == raced[0]  # as the close or the leave left it
 
 
 @pytest.mark.django_db(transaction=True)
