@@ -20,6 +20,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.backends.utils import CursorDebugWrapper
 from django.db.models import Exists, F, OuterRef
 from django.http import Http404
 from django.utils import timezone
@@ -606,8 +607,18 @@ def _prepared_cursor():
     with connection.wrap_database_errors:
         cursor = ServerBindingCursor(connection.connection)
     if connection.queries_logged:
-        return connection.make_debug_cursor(cursor)
+        return _PreparedDebugCursor(cursor, connection)
     return connection.make_cursor(cursor)
+
+
+class _PreparedDebugCursor(CursorDebugWrapper):
+    """Django's query log (DEBUG, tests counting queries) takes a statement's text from what
+    psycopg last sent, and psycopg keeps none for a prepared statement: it would log None.
+    Logged as written instead, parameters beside it."""
+
+    def execute(self, sql, params=None):
+        with self.debug_sql(sql, params):
+            return super(CursorDebugWrapper, self).execute(sql, params)
 
 
 def _serialized_unless_postgresql():

@@ -4,6 +4,7 @@ Django's client-side cursors, which never prepare."""
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from rooms import services
 from videohost.testing import VideoFactory
@@ -63,9 +64,12 @@ def test_a_control_and_a_chat_message_each_prepare_their_read_and_their_store_on
     assert all(any(start in statement for start in hot) for statement in first)
 
 
-def test_with_preparing_turned_off_the_same_statements_run_unprepared(room, viewer, subscriber):
+def test_with_preparing_turned_off_the_same_statements_run_unprepared(
+    room, viewer, subscriber, monkeypatch
+):
     connection.ensure_connection()
-    connection.connection.prepare_threshold = None  # what DATABASE_PREPARED=0 sets
+    # what DATABASE_PREPARED=0 sets; put back afterwards, the connection serves later tests
+    monkeypatch.setattr(connection.connection, "prepare_threshold", None)
 
     state = services.playback_control(room_id=room.pk, user=viewer, action="play", position=3.0)
     message = services.chat_post(room_id=room.pk, user=subscriber, message="unprepared")
@@ -73,3 +77,14 @@ def test_with_preparing_turned_off_the_same_statements_run_unprepared(room, view
     assert (state.seq, state.position) == (1, 3.0)
     assert message.pk is not None
     assert prepared_statements() == []
+
+
+def test_prepared_statements_reach_the_query_log_with_their_text(room, viewer):
+    services.playback_control(room_id=room.pk, user=viewer, action="play", position=1.0)
+
+    with CaptureQueriesContext(connection) as captured:  # what DEBUG's connection.queries gets
+        services.playback_control(room_id=room.pk, user=viewer, action="pause")
+
+    logged = [query["sql"] for query in captured.captured_queries]
+    assert services._CONTROL_FACTS_SQL in logged
+    assert services._CONTROL_STORE_SQL in logged
