@@ -835,10 +835,14 @@ def _control_apply(room: dict | None, *, user: User, action: str, position, rate
         raise InvalidInput("position: Required.", details={"position": ["Required."]})
     elif position is not None:
         position = _clean_position(position, duration=duration)
-    state = _state_from(room)
-    if position is None and action != "rate":
-        position = current_position(state, now=at, duration=duration or None)
-    return apply_control(state, action=action, now=at, position=position, rate=rate)
+    return apply_control(
+        _state_from(room),
+        action=action,
+        now=at,
+        position=position,
+        rate=rate,
+        duration=duration or None,
+    )
 
 
 _CONTROL_FACTS_SQL = f"""

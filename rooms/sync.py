@@ -58,15 +58,18 @@ def apply_control(
     now: float,
     position: float | None = None,
     rate: float | None = None,
+    duration: float | None = None,
 ) -> PlaybackState:
     """The state after a control action at `now`, rebased so `server_time` is `now`.
 
     play/pause/seek take the sender's `position` when given (what they see is what everyone
-    gets), else the position now; `rate` keeps the position and changes the speed.
+    gets), else the position now; `rate` keeps the position and changes the speed. A room
+    that played on past the end is at the end (`duration`), not beyond it.
     """
     if action not in ACTIONS:
         raise ValueError(f"unknown playback action: {action!r}")
-    at = current_position(state, now=now) if position is None else max(0.0, position)
+    now_at = current_position(state, now=now, duration=duration)
+    at = now_at if position is None else max(0.0, position)
     new = replace(state, position=at, server_time=now, seq=state.seq + 1)
     if action == "play":
         return replace(new, is_playing=True)
@@ -75,7 +78,7 @@ def apply_control(
     if action == "rate":
         if rate is None:
             raise ValueError("a rate action needs a rate")
-        return replace(new, position=current_position(state, now=now), rate=rate)
+        return replace(new, position=now_at, rate=rate)
     return new  # seek: same playing state, new position
 
 

@@ -144,6 +144,15 @@ def test_playing_on_past_the_end_never_reports_a_position_beyond_it(room, viewer
     assert room_state(stored(room), now=T0 + 60).position == 120.0
 
 
+@pytest.mark.parametrize("action", ["rate", "pause", "play"])
+def test_a_control_after_playing_on_past_the_end_stores_the_end_not_beyond_it(room, viewer, action):
+    # Found by the socket fuzzer (seed 2): a speed change stored 120.003 s of a 120 s video.
+    control(room, viewer, "play", position=110.0, now=T0)
+    new = control(room, viewer, action, rate=2.0 if action == "rate" else None, now=T0 + 60)
+    assert new.position == 120.0
+    assert stored(room).current_position == 120.0
+
+
 # --- presence and the host's grace period -----------------------------------------------------
 
 

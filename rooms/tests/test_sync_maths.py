@@ -110,6 +110,13 @@ def test_rate_changes_the_speed_from_the_position_now(clock):
     assert current_position(new, now=clock.advance(1)) == pytest.approx(14.0)
 
 
+@pytest.mark.parametrize("action", ["rate", "pause", "play"])
+def test_a_control_past_the_end_of_the_video_keeps_the_position_at_the_end(clock, action):
+    rate = 2.0 if action == "rate" else None
+    new = apply_control(state(), action=action, now=clock.advance(60), rate=rate, duration=30.0)
+    assert new.position == 30.0
+
+
 def test_an_unknown_action_is_refused(clock):
     with pytest.raises(ValueError, match="unknown playback action"):
         apply_control(state(), action="rewind", now=clock.now)
