@@ -1,7 +1,7 @@
 """Random and malformed frames against the real RoomConsumer: never a crash, every bad frame
 answered per ROOM_PROTOCOL.md, the socket usable afterwards and the room's state intact.
 
-The generator is seeded (VIDEOHOST_FUZZ_SEED, a fixed default), so a failure replays exactly;
+The generator is seeded (VIDEOHOST_FUZZ_SEED and SEEDS below), so a failure replays exactly;
 every assertion names the frame that broke it. After each fuzzed frame a `ping` with a fresh
 `t0` is sent as a fence: whatever arrives before its `pong` is the answer to that frame, so a
 frame that must be silent (an accepted control, `typing`) is checked to be silent too.
@@ -37,6 +37,10 @@ from rooms.tests.test_consumer_support import (
 pytestmark = CONSUMER_TESTS
 
 SEED = int(os.environ.get("VIDEOHOST_FUZZ_SEED", "20260501"))
+# The random campaign runs from this many seeds, SEED upwards (a test id names its seed). One
+# seed let a bug through that 2 of 9 others found (a speed change past the video's end).
+# VIDEOHOST_FUZZ_SEEDS=100 is a longer hunt; VIDEOHOST_FUZZ_SEED=<id's seed> …_SEEDS=1 replays.
+SEEDS = range(SEED, SEED + int(os.environ.get("VIDEOHOST_FUZZ_SEEDS", "4")))
 RANDOM_FRAMES = 1500
 REPLY_TIMEOUT = 5
 CONTROLS = ("play", "pause", "seek", "rate")
@@ -491,11 +495,12 @@ async def test_every_known_frame_with_a_wrong_field_type_gets_a_bad_request_and_
     await guest.disconnect()
 
 
+@pytest.mark.parametrize("seed", SEEDS)
 async def test_random_frames_from_host_and_guest_are_all_answered_per_the_protocol(
-    author, viewer, quiet_sync, caplog
+    author, viewer, quiet_sync, caplog, seed
 ):
     room, host, guest = await host_and_guest(author, viewer)
-    rng = random.Random(SEED)
+    rng = random.Random(seed)
     as_host = Fuzzer(host, user=author, is_host=True)
     as_guest = Fuzzer(guest, user=viewer, is_host=False)
     for _ in range(RANDOM_FRAMES):
