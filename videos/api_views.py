@@ -53,7 +53,10 @@ class IntegerFilter(django_filters.NumberFilter):
 
 
 class VideoFilter(django_filters.FilterSet):
-    channel = IntegerFilter(field_name="channel_id", help_text="A channel id.")
+    # Through the channel's id, not the column: Django's integer lookups answer an id no
+    # 64-bit key can hold with no rows, where a bare foreign-key column hands it to the
+    # driver (SQLite's raises OverflowError: a 500).
+    channel = IntegerFilter(field_name="channel__id", help_text="A channel id.")
     access_level = django_filters.ChoiceFilter(choices=AccessLevel.choices)
     q = django_filters.CharFilter(
         method="search", help_text="Matches the title or description (case-insensitive)."
