@@ -416,7 +416,7 @@ class Fuzzer:
         want = expected(parsed(text), is_host=self.is_host)
         got = await self.answers()
         shown = repr(text if text is not None else data)[:300]
-        context = f"seed {SEED}, frame {shown}: expected {want}, got {got}"
+        context = f"frame {shown}: expected {want}, got {got}"
         if want[0] == "error":
             _, ref, codes = want
             assert len(got) == 1 and got[0]["type"] == "error", context
