@@ -411,7 +411,9 @@ def room_kick(*, room_id: int, actor: User, user_id: int) -> None:
     if user_id == actor.pk:
         message = "You cannot remove yourself; leave the room instead."
         raise InvalidInput(message, details={"user_id": [message]})
-    row = present_participants().filter(room=room, user_id=user_id).first()
+    # user__id, not the column: an id past 64 bits then matches nothing (the column hands it
+    # to the driver, and SQLite's raises OverflowError).
+    row = present_participants().filter(room=room, user__id=user_id).first()
     if row is None:
         raise NotFound("This user is not in the room.")
     row.left_at = timezone.now()
