@@ -153,7 +153,7 @@ def error(ref, *codes) -> tuple:
     return ("error", ref, set(codes))
 
 
-def expected(content, *, is_host: bool) -> tuple:
+def expected(content, *, may_control: bool) -> tuple:
     """What the protocol requires in answer to `content` (already parsed, or None)."""
     if not isinstance(content, dict):
         return error(None, "BAD_REQUEST")
@@ -174,7 +174,7 @@ def expected(content, *, is_host: bool) -> tuple:
                 return error(kind, "BAD_REQUEST")
         elif not finite_number(value):
             return error(kind, "BAD_REQUEST")
-        if not is_host:
+        if not may_control:
             return error(kind, "FORBIDDEN")
         if value is not None:
             low, high = (MIN_RATE, MAX_RATE) if kind == "rate" else (0, DURATION)
@@ -370,8 +370,8 @@ def parsed(text: str | None):
 class Fuzzer:
     """Sends frames through one socket and checks each answer against the oracle."""
 
-    def __init__(self, socket, *, user, is_host: bool):
-        self.socket, self.user, self.is_host = socket, user, is_host
+    def __init__(self, socket, *, user, may_control: bool):
+        self.socket, self.user, self.may_control = socket, user, may_control
         self.fence = 0
         self.controls = 0
         self.acks = 0
@@ -413,7 +413,7 @@ class Fuzzer:
         # Straight to the app: WebsocketCommunicator.send_to refuses empty frames.
         frame = {"text": text} if text is not None else {"bytes": data}
         await self.socket.send_input({"type": "websocket.receive", **frame})
-        want = expected(parsed(text), is_host=self.is_host)
+        want = expected(parsed(text), may_control=self.may_control)
         got = await self.answers()
         shown = repr(text if text is not None else data)[:300]
         context = f"frame {shown}: expected {want}, got {got}"
@@ -469,7 +469,7 @@ async def test_every_known_frame_with_a_wrong_field_type_gets_a_bad_request_and_
     author, viewer, quiet_sync, caplog
 ):
     room, host, guest = await host_and_guest(author, viewer)
-    fuzzer = Fuzzer(host, user=author, is_host=True)
+    fuzzer = Fuzzer(host, user=author, may_control=True)
     cases = [
         *({"type": kind, "position": value} for kind in CONTROLS[:3] for value in NOT_NUMBERS),
         *({"type": "rate", "rate": value} for value in [*NOT_NUMBERS, None, 0, 0.2, 4.01, -1]),
@@ -484,7 +484,7 @@ async def test_every_known_frame_with_a_wrong_field_type_gets_a_bad_request_and_
         {"type": "chat_message"},
     ]
     for frame in cases:
-        assert expected(frame, is_host=True)[0] == "error", frame
+        assert expected(frame, may_control=True)[0] == "error", frame
         await fuzzer.check(json.dumps(frame))
 
     await room_is_sound(room, controls=0)
@@ -496,18 +496,19 @@ async def test_every_known_frame_with_a_wrong_field_type_gets_a_bad_request_and_
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("guests_can_control", [False, True], ids=["host-controls", "both-control"])
 async def test_random_frames_from_host_and_guest_are_all_answered_per_the_protocol(
-    author, viewer, quiet_sync, caplog, seed
+    author, viewer, quiet_sync, caplog, seed, guests_can_control
 ):
-    room, host, guest = await host_and_guest(author, viewer)
+    room, host, guest = await host_and_guest(author, viewer, guests_can_control=guests_can_control)
     rng = random.Random(seed)
-    as_host = Fuzzer(host, user=author, is_host=True)
-    as_guest = Fuzzer(guest, user=viewer, is_host=False)
+    as_host = Fuzzer(host, user=author, may_control=True)
+    as_guest = Fuzzer(guest, user=viewer, may_control=guests_can_control)
     for _ in range(RANDOM_FRAMES):
         await (as_host if rng.random() < 0.6 else as_guest).check(*random_frame(rng))
 
-    assert as_guest.controls == 0
-    stored = await room_is_sound(room, controls=as_host.controls)
+    assert guests_can_control or as_guest.controls == 0
+    stored = await room_is_sound(room, controls=as_host.controls + as_guest.controls)
     for fuzzer in (as_host, as_guest):
         kept = [
             m.message
@@ -515,10 +516,17 @@ async def test_random_frames_from_host_and_guest_are_all_answered_per_the_protoc
         ]
         assert len(kept) == fuzzer.acks
         assert all(storable(text) and 0 < len(text) <= 500 for text in kept)
-    # The guest heard every accepted control, in order, each within the video.
+    # Each side heard every control of the other's that was accepted, in order; together,
+    # every seq once; each within the video.
     controls = {f"{kind}_event" for kind in CONTROLS}
-    events = [frame for frame in await as_guest.drain() if frame["type"] in controls]
-    assert [e["seq"] for e in events] == list(range(room.seq + 1, stored.seq + 1))
+    events = []
+    for fuzzer, other in ((as_host, as_guest), (as_guest, as_host)):
+        heard = [frame for frame in await fuzzer.drain() if frame["type"] in controls]
+        assert len(heard) == other.controls
+        assert [e["seq"] for e in heard] == sorted(e["seq"] for e in heard)
+        assert {e["by_user_id"] for e in heard} <= {other.user.pk}
+        events += heard
+    assert sorted(e["seq"] for e in events) == list(range(room.seq + 1, stored.seq + 1))
     outside = [
         e
         for e in events
@@ -537,7 +545,7 @@ async def test_garbage_text_and_binary_frames_get_a_bad_request_without_a_ref(
 ):
     room = await database_sync_to_async(make_room)(author)
     socket, _ = await enter(room.pk, author)
-    fuzzer = Fuzzer(socket, user=author, is_host=True)
+    fuzzer = Fuzzer(socket, user=author, may_control=True)
     rng = random.Random(SEED + 1)
     frames = [
         "[" * 60_000,
