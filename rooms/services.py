@@ -651,12 +651,22 @@ _CHAT_FACTS_SQL = f"""
     WHERE r.id = %(room)s
 """  # noqa: S608 - table names from the models, values as parameters
 
+# FOR KEY SHARE: the room row is locked before the sender's row, in the order every
+# transaction that changes a participant takes them (leave, removal, a socket closing: the room
+# FOR UPDATE, then the row). Without it the message's foreign key took the room's lock after
+# the sender's row, and a message sent while its sender left or closed another tab deadlocked
+# with that transaction (found by rooms/tests/test_room_life_fuzzing.py): one of the two
+# failed as a database outage. Now the message waits for the other to commit, then finds the
+# row changed and is refused or stored by the usual compare-and-set.
 _CHAT_STORE_SQL = f"""
     WITH claimed AS (
         UPDATE {RoomParticipant._meta.db_table} SET last_message_at = %(at)s
         WHERE id = %(participant)s AND left_at IS NULL
             AND last_message_at IS NOT DISTINCT FROM %(seen)s
-            AND EXISTS (SELECT 1 FROM {Room._meta.db_table} WHERE id = %(room)s AND is_active)
+            AND EXISTS (
+                SELECT 1 FROM {Room._meta.db_table} WHERE id = %(room)s AND is_active
+                FOR KEY SHARE
+            )
         RETURNING room_id
     )
     INSERT INTO {ChatMessage._meta.db_table} (room_id, user_id, message, client_id, created_at)

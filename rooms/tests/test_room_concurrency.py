@@ -4,14 +4,15 @@ messages racing the flood guard and slow mode: exactly as many are stored as the
 (on PostgreSQL through the store's compare-and-set on the sender's row)."""
 
 import threading
+import time
 
 import pytest
-from django.db import connections
+from django.db import connection, connections
 
 from rooms import services
 from rooms.models import ChatMessage, RoomParticipant
 from rooms.services import FLOOD_MESSAGES
-from videohost.errors import Conflict, RateLimited
+from videohost.errors import Conflict, NotAllowed, RateLimited
 from videohost.testing import UserFactory, VideoFactory
 
 JOINERS = 20
@@ -182,3 +183,79 @@ def test_controls_racing_from_many_tabs_are_each_applied_once_in_turn(author):
     assert outcomes == [None] * 8
     room.refresh_from_db()
     assert room.seq == 8  # every seek stored, none lost to another's compare-and-set
+
+
+# What happens to the sender's row meanwhile, and what their message gets once it has: refused
+# (they are no longer in the room) or stored (one of their tabs closed; they are still in).
+WHILE_SENDING = {
+    "leaves": (lambda room, guest: {"user": guest}, "room_leave", NotAllowed),
+    "is removed": (
+        lambda room, guest: {"actor": room.owner, "user_id": guest.pk},
+        "room_kick",
+        NotAllowed,
+    ),
+    "closes a tab": (lambda room, guest: {"user": guest}, "participant_disconnected", None),
+}
+
+
+def _wait_for_a_blocked_chat_store(timeout: float = 10) -> None:
+    """Until another connection's chat statement waits on a lock (polled from this one)."""
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            # Polled inside the leaving transaction, which keeps one snapshot of the view.
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                " AND query LIKE %s AND pid <> pg_backend_pid()",
+                ["%claimed AS%"],
+            )
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.01)
+    raise AssertionError("the chat statement never waited for the room")
+
+
+@pytest.mark.parametrize("meanwhile", WHILE_SENDING)
+@pytest.mark.django_db(transaction=True)
+def test_a_message_sent_while_its_sender_leaves_elsewhere_is_answered_not_deadlocked(
+    author, monkeypatch, meanwhile
+):
+    # Found by test_room_life_fuzzing.py: the message locked the sender's row, then the room
+    # (its foreign key); leaving locks the room, then the row. PostgreSQL broke the deadlock
+    # by failing one of them, which the app reports as a database outage.
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite runs one writer at a time")
+    room, (guest,) = _room_with_guests(author, 1)
+    services.participant_connected(room_id=room.pk, user=guest)
+    arguments, service, refusal = WHILE_SENDING[meanwhile]
+    room_locked = threading.Event()
+    locked_room = services._locked_room
+
+    def lock_then_let_the_message_wait(room_id, **kwargs):
+        locked = locked_room(room_id, **kwargs)
+        room_locked.set()
+        _wait_for_a_blocked_chat_store()
+        return locked
+
+    monkeypatch.setattr(services, "_locked_room", lock_then_let_the_message_wait)
+
+    def send() -> None:
+        assert room_locked.wait(timeout=10)
+        services.chat_post(room_id=room.pk, user=guest, message="bye")
+
+    other, message = race(
+        lambda task: task(),
+        [
+            {"task": lambda: getattr(services, service)(room_id=room.pk, **arguments(room, guest))},
+            {"task": send},
+        ],
+    )
+
+    assert other is None
+    if refusal is None:
+        assert message is None
+        assert ChatMessage.objects.filter(room=room, user=guest).count() == 1
+    else:
+        assert isinstance(message, refusal), message
+        assert ChatMessage.objects.filter(room=room, user=guest).count() == 0

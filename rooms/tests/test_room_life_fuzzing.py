@@ -152,11 +152,18 @@ class Life:
         return {"type": kind, "position": round(rng.uniform(0, DURATION), 3)}
 
 
+@database_sync_to_async
+def anybody_counted(room) -> bool:
+    # Through database_sync_to_async, which closes its connection as the consumer's calls do
+    # (the async ORM's would stay open and hold the test database at teardown).
+    return RoomParticipant.objects.filter(room_id=room.pk, connections__gt=0).exists()
+
+
 async def nobody_counted(room, within: float = 5.0) -> bool:
     """Whether every socket is uncounted within `within` seconds: a socket's bookkeeping
     finishes in a task of its own after its consumer has returned."""
     for _ in range(int(within / 0.05)):
-        if not await RoomParticipant.objects.filter(room_id=room.pk, connections__gt=0).aexists():
+        if not await anybody_counted(room):
             return True
         await asyncio.sleep(0.05)
     return False
