@@ -1,7 +1,9 @@
 """Joins racing for the last places: the room row lock lets exactly as many in as there are
 places, on SQLite (one writer at a time) as on PostgreSQL (SELECT … FOR UPDATE). Chat
 messages racing the flood guard and slow mode: exactly as many are stored as the rules allow
-(on PostgreSQL through the store's compare-and-set on the sender's row)."""
+(on PostgreSQL through the store's compare-and-set on the sender's row). A message sent while
+its sender leaves, is removed or closes a tab waits for that and is answered, never deadlocks
+(PostgreSQL)."""
 
 import threading
 import time
