@@ -60,7 +60,7 @@ class Life:
         self.tabs: list[Tab] = []
         self.members = set()  # guests in the room (joined, not left or removed)
         self.banned = set()
-        self.chat_sent: dict[str, object] = {}  # client_id -> sender
+        self.messages_sent = 0  # numbers each message's client_id
         self.log: list[str] = []
 
     def open_tabs(self, person=None) -> list[Tab]:
@@ -144,8 +144,8 @@ class Life:
         if kind in ("sync_request", "typing"):
             return {"type": kind}
         if kind == "chat":
-            client_id = f"{person.username}-{len(self.chat_sent)}"
-            self.chat_sent[client_id] = person
+            client_id = f"{person.username}-{self.messages_sent}"
+            self.messages_sent += 1
             return {"type": "chat_message", "message": "hi", "client_id": client_id}
         if kind == "rate":
             return {"type": "rate", "rate": rng.choice([0.5, 1, 1.5, 2])}
