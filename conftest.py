@@ -76,6 +76,17 @@ def _isolated_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _no_remembered_controls():
+    """Each process remembers the facts of its last controls per room (rooms.services): tests
+    roll back or flush the database, and SQLite hands the same ids to the next test's rooms."""
+    from rooms import services
+
+    services._last_controls.clear()
+    yield
+    services._last_controls.clear()
+
+
 @pytest.fixture
 def password() -> str:
     return PASSWORD

@@ -11,7 +11,9 @@ Events to connected sockets go out through rooms.events only once the write has 
 """
 
 import math
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -815,17 +817,67 @@ def playback_control(
         detail = f"One of {', '.join(ACTIONS)}."
         raise InvalidInput(f"action: {detail}", details={"action": [detail]})
     with _serialized_unless_postgresql():
+        room = _last_controls.get(room_id, user.pk)
         for _attempt in range(CONTROL_ATTEMPTS):
-            room = _control_facts(room_id=room_id, user_id=user.pk)
+            if room is None:
+                room = _control_facts(room_id=room_id, user_id=user.pk)
             # Timed after the read: the state it read (maybe another tab's control, stored a
             # moment ago) is then never newer than the one worked out from it.
             at = _as_timestamp(now)
             new = _control_apply(
                 room, user=user, action=action, position=position, rate=rate, at=at
             )
-            if _control_store(room_id=room_id, user_id=user.pk, seen_seq=room["seq"], state=new):
+            if _control_store(room_id=room_id, user_id=user.pk, seen=room, state=new):
+                _last_controls.remember(room_id, user.pk, {**room, **_state_columns(new)})
                 return new
+            room = None
+            _last_controls.forget(room_id, user.pk)
     raise Conflict("Other controls were applied at the same moment. Try again.")
+
+
+class _LastControls:
+    """What this process read and stored at each controller's last control in a room, so that
+    their next control can skip the read.
+
+    Safe because the store is a compare-and-set on every fact the decision used that can
+    change: the state (its `seq`), `guests_can_control`, `is_active` and the controller's
+    presence. When any changed since (a control from another process or tab, a settings
+    change, a leave, the room closing), the store changes nothing, and the control is worked
+    out again from a fresh read. The rest (the owner, the video's duration) never changes for
+    a room. A host seeking again and again, the common case, reads nothing after the first
+    seek: at N = 10 the read was a fifth of a seek's fan-out delay (docs/PERFORMANCE.md).
+    """
+
+    KEPT = 1024  # rooms × controllers; the least recently used go first
+
+    def __init__(self) -> None:
+        self._facts: OrderedDict[tuple[int, int], dict] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, room_id: int, user_id: int) -> dict | None:
+        with self._lock:
+            facts = self._facts.get((room_id, user_id))
+            if facts is not None:
+                self._facts.move_to_end((room_id, user_id))
+            return facts
+
+    def remember(self, room_id: int, user_id: int, facts: dict) -> None:
+        with self._lock:
+            self._facts[(room_id, user_id)] = facts
+            self._facts.move_to_end((room_id, user_id))
+            while len(self._facts) > self.KEPT:
+                self._facts.popitem(last=False)
+
+    def forget(self, room_id: int, user_id: int) -> None:
+        with self._lock:
+            self._facts.pop((room_id, user_id), None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._facts.clear()
+
+
+_last_controls = _LastControls()
 
 
 def _control_apply(room: dict | None, *, user: User, action: str, position, rate, at: float):
@@ -882,6 +934,7 @@ _CONTROL_STORE_SQL = f"""
     UPDATE {Room._meta.db_table}
     SET {", ".join(f"{column} = %({column})s" for column in STATE_COLUMNS)}
     WHERE id = %(room)s AND seq = %(seen_seq)s AND is_active
+        AND guests_can_control = %(seen_guests_can_control)s
         AND EXISTS (
             SELECT 1 FROM {RoomParticipant._meta.db_table}
             WHERE room_id = %(room)s AND user_id = %(user)s AND left_at IS NULL
@@ -911,20 +964,27 @@ def _control_facts(*, room_id: int, user_id: int) -> dict | None:
         return None
 
 
-def _control_store(*, room_id: int, user_id: int, seen_seq: int, state: PlaybackState) -> bool:
-    """Whether the state was stored: False when the room changed since it was read (another
-    control, or it closed, or the user left: the next read says which)."""
+def _control_store(*, room_id: int, user_id: int, seen: dict, state: PlaybackState) -> bool:
+    """Whether the state was stored: False when the room changed since `seen` was read
+    (another control, a settings change, or it closed, or the user left: the next read says
+    which)."""
     columns = _state_columns(state)
     if connection.vendor == "postgresql":
         with _prepared_cursor() as cursor:
             cursor.execute(
                 _CONTROL_STORE_SQL,
-                {**columns, "room": room_id, "user": user_id, "seen_seq": seen_seq},
+                {
+                    **columns,
+                    "room": room_id,
+                    "user": user_id,
+                    "seen_seq": seen["seq"],
+                    "seen_guests_can_control": seen["guests_can_control"],
+                },
             )
             return cursor.rowcount == 1
-    still = Room.objects.filter(pk=room_id, seq=seen_seq, is_active=True).filter(
-        Exists(present_participants().filter(room=OuterRef("pk"), user_id=user_id))
-    )
+    still = Room.objects.filter(
+        pk=room_id, seq=seen["seq"], guests_can_control=seen["guests_can_control"], is_active=True
+    ).filter(Exists(present_participants().filter(room=OuterRef("pk"), user_id=user_id)))
     return bool(still.update(**columns))
 
 

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from rooms import services
 from rooms.models import Room, RoomParticipant
 from rooms.selectors import room_state
-from rooms.tests.interleaving import on_first_read
+from rooms.tests.interleaving import on_first_read, on_first_remembered
 from videohost.errors import InvalidInput, NotAllowed, NotAuthenticated, NotFound
 from videohost.testing import VideoFactory
 
@@ -280,16 +280,29 @@ def test_a_control_reads_the_room_once_and_writes_it_once(room, viewer):
     assert "UPDATE" in statements[1]
 
 
+# A control reads the room's facts from the database, or takes those this process remembered of
+# the controller's last control (`services._last_controls`); either can go stale before the
+# store, which must then work the control out again or refuse it.
+FACTS_FROM = ["read", "remembered"]
+
+
+def between_facts_and_store(monkeypatch, facts_from: str, meanwhile, *, before: bool = False):
+    if facts_from == "read":
+        services._last_controls.clear()
+        return on_first_read(monkeypatch, "_control_facts", meanwhile, before=before)
+    return on_first_remembered(monkeypatch, meanwhile, before=before)
+
+
+@pytest.mark.parametrize("facts_from", FACTS_FROM)
 def test_a_control_that_lost_a_race_is_worked_out_again_from_the_state_that_won(
-    room, viewer, monkeypatch
+    room, viewer, monkeypatch, facts_from
 ):
     control(room, viewer, "play", position=10.0)
     # another controller stores a seek between this read and the store
-    on_first_read(
+    between_facts_and_store(
         monkeypatch,
-        "_control_facts",
+        facts_from,
         lambda: control(room, viewer, "seek", position=100.0, now=T0 + 1),
-        before=False,
     )
     state = control(room, viewer, "pause", now=T0 + 3)
 
@@ -298,13 +311,14 @@ def test_a_control_that_lost_a_race_is_worked_out_again_from_the_state_that_won(
     assert stored(room).seq == 3
 
 
+@pytest.mark.parametrize("facts_from", FACTS_FROM)
 def test_a_control_another_tab_stored_just_before_the_read_is_never_newer_than_this_one(
-    room, viewer, monkeypatch
+    room, viewer, monkeypatch, facts_from
 ):
     services.playback_control(room_id=room.pk, user=viewer, action="play", position=10.0)
-    other_tab = on_first_read(
+    other_tab = between_facts_and_store(
         monkeypatch,
-        "_control_facts",
+        facts_from,
         lambda: services.playback_control(
             room_id=room.pk, user=viewer, action="seek", position=100.0
         ),
@@ -319,29 +333,63 @@ def test_a_control_another_tab_stored_just_before_the_read_is_never_newer_than_t
     assert state.position >= 100.0
 
 
+@pytest.mark.parametrize("facts_from", FACTS_FROM)
 @pytest.mark.parametrize(
     ("meanwhile", "refusal"),
-    [("room_close", NotFound), ("room_leave", NotAllowed)],
+    [("room_close", NotFound), ("room_leave", NotAllowed), ("guest_control_off", NotAllowed)],
 )
-def test_a_control_read_just_before_the_room_closed_or_its_sender_left_is_not_stored(
-    room, subscriber, monkeypatch, meanwhile, refusal
+def test_a_control_whose_facts_went_stale_as_the_room_closed_or_its_sender_left_is_not_stored(
+    room, subscriber, monkeypatch, meanwhile, refusal, facts_from
 ):
-    if connection.vendor != "postgresql":
+    if facts_from == "read" and connection.vendor != "postgresql":
         # SQLite runs a control as one writer from read to store: nothing can come between.
         pytest.skip("a race between the read and the store needs PostgreSQL (CI's second run)")
     services.room_update(room_id=room.pk, actor=room.owner, guests_can_control=True)
+    control(room, subscriber, "play", position=1.0)
 
     def close_or_leave() -> int:
         if meanwhile == "room_close":
             services.room_close(room_id=room.pk, reason="moderator")
-        else:
+        elif meanwhile == "room_leave":
             services.room_leave(room_id=room.pk, user=subscriber)
+        else:
+            services.room_update(room_id=room.pk, actor=room.owner, guests_can_control=False)
         return stored(room).seq
 
-    raced = on_first_read(monkeypatch, "_control_facts", close_or_leave, before=False)
+    if facts_from == "read":
+        raced = between_facts_and_store(monkeypatch, facts_from, close_or_leave)
+    else:
+        # What this process remembered went stale between two controls (on SQLite, where a
+        # control is one transaction, nothing can come between its steps).
+        raced = [close_or_leave()]
     with pytest.raises(refusal):
         control(room, subscriber, "seek", position=2.0)
-    assert stored(room).seq == raced[0]  # as the close or the leave left it
+    assert stored(room).seq == raced[0]  # as the close, the leave or the host left it
+
+
+def test_a_controllers_next_control_in_the_same_process_reads_nothing_before_its_store(
+    room, viewer
+):
+    with CaptureQueriesContext(connection) as first:
+        control(room, viewer, "play", position=10.0)
+    with CaptureQueriesContext(connection) as second:
+        control(room, viewer, "seek", position=50.0, now=T0 + 1)
+    reads = [q["sql"] for q in first.captured_queries if q["sql"].lstrip().startswith("SELECT")]
+    assert reads  # the first control reads the room's facts
+    assert not [q for q in second.captured_queries if q["sql"].lstrip().startswith("SELECT")]
+    assert (stored(room).current_position, stored(room).seq) == (50.0, 2)
+
+
+def test_facts_remembered_in_one_process_give_way_to_another_processs_control(
+    room, viewer, subscriber
+):
+    """Another process (here: the guest, whose control does not touch what this process
+    remembered of the host's) stored a control since: the host's next one applies to it."""
+    services.room_update(room_id=room.pk, actor=viewer, guests_can_control=True)
+    control(room, viewer, "play", position=10.0, now=T0)
+    control(room, subscriber, "seek", position=80.0, now=T0 + 1)
+    state = control(room, viewer, "pause", now=T0 + 3)
+    assert (state.seq, state.is_playing, state.position) == (3, False, pytest.approx(82.0))
 
 
 @pytest.mark.django_db(transaction=True)
