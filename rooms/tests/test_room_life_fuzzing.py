@@ -53,6 +53,12 @@ class Tab:
             else:
                 self.frames.append(json.loads(output["text"]))
 
+    async def drain_until_closed(self, within: float = 10.0) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while self.closed is None and loop.time() < deadline:
+            await self.drain(quiet=0.05)
+
 
 class Life:
     def __init__(self, room, host, guests, rng: random.Random):
@@ -102,7 +108,11 @@ class Life:
             tabs = self.open_tabs(guest)
             if tabs and rng.random() < 0.5:
                 self.log.append(f"{guest.username} sends leave")
-                await rng.choice(tabs).socket.send_json_to({"type": "leave"})
+                tab = rng.choice(tabs)
+                await tab.socket.send_json_to({"type": "leave"})
+                # Its effect comes when the consumer gets to it; a rejoin over REST before
+                # then would find the guest still in, and the leave would then undo it.
+                await tab.drain_until_closed()
             else:
                 self.log.append(f"{guest.username} leaves over REST")
                 await self.service(services.room_leave, user=guest)
