@@ -22,7 +22,10 @@ applying `drift_decision` (nudge the rate up to ±5% for 0.05–2 s of drift, ha
 or for a `seek_event` more than 0.25 s away, then 1.5 s of settling), events dropped by
 `seq`. The player is simulated: its position advances with the true clock × its
 playbackRate, and a seek stalls it for 20–100 ms (the time a browser takes to resume at a
-buffered position), during which ticks wait as room.js does while `video.seeking`.
+buffered position), during which ticks wait as room.js does while `video.seeking`. A hard
+seek in a playing room is held as room.js holds it: the player waits, paused, for twice the
+expected seek and at least 120 ms (`seek_hold`), then plays from where the room is by then,
+or as soon as the seek is done if it took longer.
 
 The host seeks to a random position every 6–8 s; the true position is the server's own
 state (from a `sync_request` right after the seek): `position + (t − server_time) × rate`.
@@ -59,6 +62,7 @@ from rooms.sync import (  # noqa: E402
     clock_offset,
     current_position,
     drift_decision,
+    seek_hold,
     seek_latency_estimate,
 )
 
@@ -143,6 +147,7 @@ class SimulatedGuest:
         self.pos = 0.0
         self.at = time.time()
         self.stalled_until = 0.0
+        self.held_until = 0.0  # a held seek (room.js `hold`) plays from then on
         self.seek_started: float | None = None
         self.seek_latency = 0.0
         self.paused = True
@@ -161,7 +166,9 @@ class SimulatedGuest:
         t = time.time() if t is None else t
         if self.paused:
             return self.pos
-        return self.pos + max(0.0, t - max(self.at, self.stalled_until)) * self.rate
+        return (
+            self.pos + max(0.0, t - max(self.at, self.stalled_until, self.held_until)) * self.rate
+        )
 
     def _rebase(self) -> None:
         now = time.time()
@@ -187,19 +194,20 @@ class SimulatedGuest:
     def hard_seek(self, target: float) -> None:
         self.settling_until = self.server_now() + SETTLE_SECONDS
         self.set_rate(self.state.rate)
-        if self.state.is_playing:
-            # room.js: a playing video lands where the room will be when the seek completes.
-            target += self.seek_latency * self.state.rate
+        # room.js: a playing player holds the seek and plays from where the room will be at a
+        # set moment (`seek_hold`).
+        hold = seek_hold(self.seek_latency) if self.state.is_playing else 0.0
         if abs(self.position() - target) > DRIFT_TOLERANCE:
-            self.seek_player(target)
+            self.seek_player(target + hold * self.state.rate)
+            self.held_until = self.at + hold
             self.seek_started = time.time()
         self.set_paused(not self.state.is_playing)
 
     def tick(self, hard: bool = False) -> None:
         if hard:
             self.force_hard = True
-        if self.state is None or time.time() < self.stalled_until:
-            return  # no state yet, or the player is still seeking
+        if self.state is None or time.time() < max(self.stalled_until, self.held_until):
+            return  # no state yet, or the player is still seeking or holding its seek
         if self.seek_started is not None:
             # room.js's `seeked` handler: how long that seek took, for the next one.
             self.seek_latency = seek_latency_estimate(

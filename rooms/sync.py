@@ -123,6 +123,23 @@ def seek_latency_estimate(previous: float, measured: float) -> float:
     return previous + SEEK_LATENCY_WEIGHT * (measured - previous)
 
 
+# A correcting seek of a playing player is made paused and released at a set moment, aimed
+# at where the room will be then. A player that resumes whenever its seek is done lands off
+# by how much that seek's duration differed from the estimate (± 40 ms for seeks of 20–100
+# ms), inside DRIFT_TOLERANCE, where the protocol's rules leave it for good. Held for twice
+# the expected duration, and never less than a seek into buffered media takes, most seeks
+# are done before the release and land on the room's position; a slower one starts as soon
+# as it is done, behind by its excess only.
+SEEK_HOLD_FACTOR = 2.0
+SEEK_HOLD_MIN = 0.12
+
+
+def seek_hold(latency: float) -> float:
+    """How long a playing player holds a correcting seek before it plays, given the expected
+    duration of its seeks (`seek_latency_estimate`; 0 before one was measured)."""
+    return min(max(SEEK_HOLD_FACTOR * latency, SEEK_HOLD_MIN), SEEK_LATENCY_MAX)
+
+
 def clock_offset(samples: list[tuple[float, float, float]]) -> float:
     """server clock − client clock, NTP style, from (t0, server_time, t1) ping samples.
 

@@ -7,6 +7,7 @@ the same answers as rooms/sync.py, and an invitation is accepted from the rooms 
 Screenshots land in docs/screenshots/ (room.png, room-guest.png, room-kicked.png, rooms.png).
 """
 
+import json
 from dataclasses import asdict
 
 import pytest
@@ -14,11 +15,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from rooms import services
+from rooms.models import Room
 from rooms.sync import (
     PlaybackState,
     clock_offset,
     current_position,
     drift_decision,
+    seek_hold,
     seek_latency_estimate,
 )
 from videohost.testing import PASSWORD, ChannelFactory, UserFactory, console_problems
@@ -274,6 +277,50 @@ def test_a_guest_allowed_to_control_drives_the_hosts_player(
     host_context.close()
 
 
+def test_a_guest_who_may_control_holds_its_correcting_seeks_without_pausing_the_room(
+    live_server_url, chromium, host, guest, video
+):
+    """The guest's player follows the host's seeks in a playing room (and the room's position
+    as it joins) by seeking paused and playing at a set moment (room_sync.js `seekHold`).
+    That pause is the page's own: a guest allowed to control must not send it to the room."""
+    room = services.room_create(user=host, video_id=video.pk, guests_can_control=True)
+    host_context, host_page = signed_in(chromium, live_server_url, host)
+    guest_context, guest_page = signed_in(chromium, live_server_url, guest)
+    sent_by_guest: list[dict] = []
+    guest_page.on(
+        "websocket",
+        lambda socket: socket.on(
+            "framesent", lambda frame: sent_by_guest.append(json.loads(frame))
+        ),
+    )
+    host_page.goto(f"{live_server_url}/rooms/{room.pk}")
+    wait_in_room(host_page)
+    host_page.wait_for_function(f"() => {PLAYER}.readyState >= 1")
+    host_page.evaluate(f"() => {PLAYER}.play()")
+    host_page.wait_for_function(f"() => {PLAYER}.currentTime > 0.3")
+    guest_page.goto(f"{live_server_url}/rooms/{room.pk}")
+    wait_in_room(guest_page, people=2)
+    wait_in_sync_with(guest_page, host_page)
+    guest_page.evaluate(
+        f"() => {{ window.__pauses = 0;"
+        f" {PLAYER}.addEventListener('pause', () => {{ window.__pauses += 1; }}); }}"
+    )
+
+    for position in (3.0, 6.0):
+        host_page.evaluate(f"(p) => {{ {PLAYER}.currentTime = p; }}", position)
+        host_page.wait_for_function(
+            f"() => !{PLAYER}.seeking && {PLAYER}.currentTime >= {position}"
+        )
+        landed = wait_in_sync_with(guest_page, host_page)
+        assert not landed["paused"]
+
+    assert guest_page.evaluate("() => window.__pauses") >= 1  # the seeks were held
+    assert Room.objects.get(pk=room.pk).is_playing
+    assert {frame["type"] for frame in sent_by_guest} <= {"ping", "sync_request", "typing"}
+    guest_context.close()
+    host_context.close()
+
+
 def test_a_dropped_socket_reconnects_and_resyncs_to_what_happened_meanwhile(
     live_server_url, chromium, screenshot, host, guest, video
 ):
@@ -450,6 +497,7 @@ def test_browser_sync_maths_matches_rooms_sync(live_server_url, chromium, transa
                 offsets: offsetCases.map((samples) => sync.clockOffset(samples)),
                 latencies: latencyCases.map(([previous, measured]) =>
                     sync.seekLatencyEstimate(previous, measured)),
+                holds: latencyCases.map(([previous, measured]) => sync.seekHold(measured)),
             };
         }""",
         [states, DRIFT_CASES, OFFSET_CASES, LATENCY_CASES],
@@ -486,3 +534,4 @@ def test_browser_sync_maths_matches_rooms_sync(live_server_url, chromium, transa
     assert browser["latencies"] == pytest.approx(
         [seek_latency_estimate(previous, measured) for previous, measured in LATENCY_CASES]
     )
+    assert browser["holds"] == pytest.approx([seek_hold(measured) for _, measured in LATENCY_CASES])

@@ -9,6 +9,7 @@ from rooms.sync import (
     clock_offset,
     current_position,
     drift_decision,
+    seek_hold,
     seek_latency_estimate,
 )
 
@@ -249,3 +250,20 @@ def test_a_seek_slower_than_a_second_counts_as_one_second():
 
 def test_a_negative_measurement_counts_as_zero():
     assert seek_latency_estimate(0.2, -0.5) == pytest.approx(0.1)
+
+
+# --- seek_hold -----------------------------------------------------------------------------------
+
+
+def test_before_any_seek_was_measured_a_seek_is_held_as_long_as_a_buffered_one_takes():
+    assert seek_hold(0.0) == pytest.approx(0.12)
+
+
+def test_a_seek_is_held_for_twice_the_expected_seek():
+    assert seek_hold(0.08) == pytest.approx(0.16)
+
+
+def test_the_hold_is_never_shorter_than_a_buffered_seek_nor_longer_than_a_second():
+    assert seek_hold(0.03) == pytest.approx(0.12)
+    assert seek_hold(0.8) == pytest.approx(1.0)
+    assert seek_hold(-0.1) == pytest.approx(0.12)

@@ -9,6 +9,7 @@ import {
   clockOffset,
   currentPosition,
   driftDecision,
+  seekHold,
   seekLatencyEstimate,
   CLOCK_SAMPLES,
   DRIFT_TOLERANCE,
@@ -32,6 +33,9 @@ const PENDING_CONTROL_S = 3;
 const SEEK_EVENT_TOLERANCE = 0.25;
 // A programmatic seek landing this close to its target is ours, not the user's.
 const OWN_SEEK_TOLERANCE = 0.5;
+// A held seek whose `seeked` never comes (the media failed) is released this long after its
+// moment, so the player cannot stay paused in a playing room.
+const HOLD_GIVE_UP_MS = 2000;
 // Closer than this to the end, a playing room has reached the end: no restart from zero.
 const END_MARGIN = 0.25;
 const CONTROL_TYPES = new Set(["play", "pause", "seek", "rate"]);
@@ -119,6 +123,11 @@ function startRoom(root) {
   let ownSeekStartedAt = null;
   let ownSeekKind = "held";
   const seekLatency = { held: 0, fetched: 0 };
+  // A correcting seek of a playing player made paused, and the moment (performance.now())
+  // it plays from its target (room_sync.js seekHold); `ownPause` marks that pause as ours, not
+  // something to tell the room or correct.
+  let hold = null; // {releaseAt, timer}
+  let ownPause = false;
   let appliedRate = 1;
   let needsGesture = false;
   let forceHard = false; // a room_state or seek_event to apply with a seek once possible
@@ -434,23 +443,48 @@ function startRoom(root) {
     settlingUntil = serverNow() + SETTLE_SECONDS;
     setRate(playback.rate);
     const kind = holds(target) ? "held" : "fetched";
-    // A playing room moves on while the seek completes: land where it will be by then.
-    if (playback.is_playing) target += seekLatency[kind] * playback.rate;
+    // A playing room moves on while the seek completes: the seek is held (paused) and plays
+    // at a set moment, from where the room will be then (room_sync.js seekHold).
+    const holdFor = playback.is_playing ? seekHold(seekLatency[kind]) : 0;
     const duration = mediaDuration();
-    if (duration) target = Math.min(target, duration);
+    let aim = target + holdFor * playback.rate;
+    if (duration) aim = Math.min(aim, duration);
     if (Math.abs(video.currentTime - target) > DRIFT_TOLERANCE) {
-      ownSeekTarget = target;
+      ownSeekTarget = aim;
       ownSeekStartedAt = performance.now();
       ownSeekKind = kind;
-      video.currentTime = target;
+      if (holdFor > 0 && (!duration || aim < duration)) {
+        hold = { releaseAt: performance.now() + holdFor * 1000, timer: null };
+        if (!video.paused) {
+          ownPause = true;
+          video.pause();
+        }
+      }
+      video.currentTime = aim;
+      if (hold) return;
     }
     if (playback.is_playing && video.paused) startPlayback();
     else if (!playback.is_playing && !video.paused) video.pause();
   }
 
+  // The held seek is done: play at its moment (at once if that has passed).
+  function releaseAtItsMoment() {
+    if (!hold || hold.timer !== null) return;
+    hold.timer = setTimeout(release, Math.max(0, hold.releaseAt - performance.now()));
+  }
+
+  function release() {
+    if (!hold) return;
+    clearTimeout(hold.timer);
+    hold = null;
+    if (playback && playback.is_playing && video.paused && !ended) startPlayback();
+  }
+
   // Steer the player toward the room's state (ROOM_PROTOCOL.md "Client sync").
   function tick({ hard = false } = {}) {
     if (hard) forceHard = true;
+    if (hold && performance.now() > hold.releaseAt + HOLD_GIVE_UP_MS) release();
+    if (hold) return; // paused on purpose until its moment
     if (!playback || ended || video.readyState < HTMLMediaElement.HAVE_METADATA) return;
     // Mid-seek the reported time is where the seek is going; if the user is scrubbing, a
     // correction now would drag them back.
@@ -569,6 +603,10 @@ function startRoom(root) {
   });
   video.addEventListener("pause", () => {
     seenPaused = true;
+    if (ownPause) {
+      ownPause = false;
+      return;
+    }
     onLocal("pause");
   });
   video.addEventListener("ratechange", () => {
@@ -589,6 +627,8 @@ function startRoom(root) {
     ownSeekStartedAt = null;
     userSeeking = false;
     ownSeekTarget = null;
+    if (hold && !byUser) releaseAtItsMoment();
+    else if (hold) release(); // the user moved the player meanwhile: theirs now
     onLocal("seeked", byUser);
   });
   video.addEventListener("loadedmetadata", () => tick({ hard: true }));

@@ -52,6 +52,19 @@ export function seekLatencyEstimate(previous, measured) {
   return previous + SEEK_LATENCY_WEIGHT * (clamped - previous);
 }
 
+// A correcting seek of a playing player is made paused and released at a set moment, aimed at
+// where the room will be then: held for twice the expected seek, and never less than a seek
+// into buffered media takes, most seeks are done by then and land on the room's position
+// instead of off by their duration's variation.
+export const SEEK_HOLD_FACTOR = 2.0;
+export const SEEK_HOLD_MIN = 0.12;
+
+// How long a playing player holds a correcting seek before it plays, given the expected
+// duration of its seeks (0 before one was measured).
+export function seekHold(latency) {
+  return Math.min(Math.max(SEEK_HOLD_FACTOR * latency, SEEK_HOLD_MIN), SEEK_LATENCY_MAX);
+}
+
 // server clock − client clock from [t0, serverTime, t1] ping samples, NTP style: the sample
 // with the smallest round trip of the last 8 bounds the error best, so it alone is used.
 export function clockOffset(samples) {
