@@ -79,12 +79,15 @@ def _isolated_cache():
 @pytest.fixture(autouse=True)
 def _no_remembered_controls():
     """Each process remembers the facts of its last controls per room (rooms.services): tests
-    roll back or flush the database, and SQLite hands the same ids to the next test's rooms."""
+    roll back or flush the database, and SQLite hands the same ids to the next test's rooms.
+    The controls' own connections (videohost.loop_database) go with each test's event loop."""
     from rooms import services
+    from videohost import loop_database
 
     services._last_controls.clear()
     yield
     services._last_controls.clear()
+    loop_database.close_all()
 
 
 @pytest.fixture

@@ -621,9 +621,16 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             position, rate = None, _number(content, "rate")
         else:
             position, rate = _number(content, "position", required=action == "seek"), None
-        state = await playback_control(
-            room_id=self.room_id, user=self.user, action=action, position=position, rate=rate
-        )
+        control = {
+            "room_id": self.room_id,
+            "user": self.user,
+            "action": action,
+            "position": position,
+            "rate": rate,
+        }
+        state = await services.playback_control_remembered(**control)
+        if state is None:
+            state = await playback_control(**control)
         frame = {"type": f"{action}_event", **state_fields(state), "by_user_id": self.user.pk}
         await events.broadcast(self.room_id, frame, exclude_channel=self.channel_name)
 

@@ -44,12 +44,14 @@ from rooms.selectors import OPEN_INVITATION, connected_participants_count, prese
 from rooms.sync import ACTIONS, PlaybackState, apply_control, current_position
 from videohost.errors import (
     Conflict,
+    DomainError,
     InvalidInput,
     NotAllowed,
     NotAuthenticated,
     NotFound,
     RateLimited,
 )
+from videohost.loop_database import loop_connection
 from videos.models import Video
 from videos.policies import can_see_unlisted, can_watch
 from videos.selectors import video_for_playback, viewer_for
@@ -835,6 +837,43 @@ def playback_control(
     raise Conflict("Other controls were applied at the same moment. Try again.")
 
 
+async def playback_control_remembered(
+    *,
+    room_id: int,
+    user: User,
+    action: str,
+    position: float | None = None,
+    rate: float | None = None,
+) -> PlaybackState | None:
+    """`playback_control` without leaving the event loop, for a controller whose last control
+    this process stored: the store alone, on the loop's own connection
+    (videohost.loop_database). None when that cannot settle it — nothing remembered, not
+    PostgreSQL, the connection not up or failing, the remembered facts gone stale, or a control
+    the facts refuse — and the caller then runs `playback_control`, which reads afresh and
+    gives the answer (or the error) with authority."""
+    if action not in ACTIONS or not getattr(user, "is_authenticated", False):
+        return None
+    seen = _last_controls.get(room_id, user.pk)
+    store = loop_connection()
+    if seen is None or store is None:
+        return None
+    try:
+        new = _control_apply(
+            seen, user=user, action=action, position=position, rate=rate, at=time.time()
+        )
+    except DomainError:
+        return None
+    stored = await store.execute(
+        _CONTROL_STORE_SQL, _control_store_params(room_id, user.pk, seen, new)
+    )
+    if stored != 1:
+        if stored == 0:
+            _last_controls.forget(room_id, user.pk)
+        return None
+    _last_controls.remember(room_id, user.pk, {**seen, **_state_columns(new)})
+    return new
+
+
 class _LastControls:
     """What this process read and stored at each controller's last control in a room, so that
     their next control can skip the read.
@@ -968,24 +1007,24 @@ def _control_store(*, room_id: int, user_id: int, seen: dict, state: PlaybackSta
     """Whether the state was stored: False when the room changed since `seen` was read
     (another control, a settings change, or it closed, or the user left: the next read says
     which)."""
-    columns = _state_columns(state)
     if connection.vendor == "postgresql":
         with _prepared_cursor() as cursor:
-            cursor.execute(
-                _CONTROL_STORE_SQL,
-                {
-                    **columns,
-                    "room": room_id,
-                    "user": user_id,
-                    "seen_seq": seen["seq"],
-                    "seen_guests_can_control": seen["guests_can_control"],
-                },
-            )
+            cursor.execute(_CONTROL_STORE_SQL, _control_store_params(room_id, user_id, seen, state))
             return cursor.rowcount == 1
     still = Room.objects.filter(
         pk=room_id, seq=seen["seq"], guests_can_control=seen["guests_can_control"], is_active=True
     ).filter(Exists(present_participants().filter(room=OuterRef("pk"), user_id=user_id)))
-    return bool(still.update(**columns))
+    return bool(still.update(**_state_columns(state)))
+
+
+def _control_store_params(room_id: int, user_id: int, seen: dict, state: PlaybackState) -> dict:
+    return {
+        **_state_columns(state),
+        "room": room_id,
+        "user": user_id,
+        "seen_seq": seen["seq"],
+        "seen_guests_can_control": seen["guests_can_control"],
+    }
 
 
 # --- presence ---------------------------------------------------------------------------------

@@ -222,6 +222,10 @@ ROOM_HOST_GRACE_SECONDS = env_int("ROOM_HOST_GRACE_SECONDS", 60, minimum=0)
 ROOM_SYNC_INTERVAL = env_int("ROOM_SYNC_INTERVAL", 5, minimum=1)
 ROOM_MAX_FRAME_BYTES = env_int("ROOM_MAX_FRAME_BYTES", 64 * 1024, minimum=1024)
 ROOM_AUTH_TIMEOUT_SECONDS = env_int("ROOM_AUTH_TIMEOUT_SECONDS", 5, minimum=1)
+# On PostgreSQL, a controller's next control is stored on a connection of the daphne process's
+# event loop rather than through a thread and the pool (videohost.loop_database); off, every
+# control takes Django's way. One more connection per daphne process while on.
+ROOM_CONTROLS_IN_LOOP = env_bool("ROOM_CONTROLS_IN_LOOP", True)
 
 # --- Auth -------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
