@@ -853,9 +853,12 @@ async def playback_control_remembered(
     gives the answer (or the error) with authority."""
     if action not in ACTIONS or not getattr(user, "is_authenticated", False):
         return None
-    seen = _last_controls.get(room_id, user.pk)
     store = loop_connection()
-    if seen is None or store is None:
+    if store is None:
+        return None
+    seen = _last_controls.get(room_id, user.pk)
+    if seen is None:
+        store.warm()  # for this controller's next control
         return None
     try:
         new = _control_apply(

@@ -61,6 +61,10 @@ class LoopConnection:
             return None
         return cursor.rowcount
 
+    def warm(self) -> None:
+        """Start opening the connection if it is not open (nothing is awaited)."""
+        self._ready()
+
     async def ready(self) -> bool:
         """Open the connection now if it is not (for tests and warm-up); whether it is up."""
         if self._ready() is None and self._connecting is not None:

@@ -7,10 +7,16 @@ a restart or failover). While it is down, pages and API calls answer 503 with Re
 the API's envelope under /api/, a plain page elsewhere — `/readyz` answers 503 naming the
 database and `/healthz` 200. Within 5 seconds of the cluster's return, everything answers
 normally again, the pool included; and a background worker (`manage.py worker`) has waited
-the outage out rather than exited, and runs jobs again.
+the outage out rather than exited, and runs jobs again. A watch room's sockets stay open
+through it: a control meanwhile is answered SERVICE_UNAVAILABLE with `retry_after` and changes
+nothing, and within 5 seconds of the return the host's controls reach the guest again — also
+those a server stores on its event loop's own connection (videohost.loop_database), which the
+restart cut as well.
 """
 
+import asyncio
 import itertools
+import json
 import shutil
 import subprocess
 import sys
@@ -238,3 +244,106 @@ def test_a_database_restart_answers_503_meanwhile_and_heals_within_5_seconds(
     private_postgres.stop(mode="fast")
     private_postgres.start()
     all_answer_normally_within(RECOVERY_SECONDS, time.monotonic(), "after a quick restart")
+
+
+ROOM_SETUP = """
+from accounts.models import User
+from rooms import services
+from videohost.testing import ChannelFactory, VideoFactory
+host, guest = User.objects.get(username="{host}"), User.objects.get(username="{guest}")
+video = VideoFactory(channel=ChannelFactory(owner=host), duration=120.0, with_file=False)
+room = services.room_create(user=host, video_id=video.pk)
+services.room_join(room_id=room.pk, user=guest)
+print(room.pk)
+"""
+
+
+def test_a_rooms_controls_are_refused_during_a_database_restart_and_work_within_5_seconds_after(
+    private_postgres, servers
+):
+    server = servers["pooled"]
+    tokens = {name: register_and_log_in(server.url, f"room-{name}") for name in ("host", "guest")}
+    made = subprocess.run(  # noqa: S603 - fixed arguments
+        [
+            sys.executable,
+            "manage.py",
+            "shell",
+            "-c",
+            ROOM_SETUP.format(host="room-host", guest="room-guest"),
+        ],
+        cwd=BASE_DIR,
+        env=app_env(database_url=private_postgres.url("videohost")),
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    room_id = int(made.stdout.split()[-1])
+    try:
+        asyncio.run(controls_through_a_restart(private_postgres, server.url, room_id, tokens))
+    except BaseException:
+        print(server.log_tail(60))
+        raise
+    # The outage met the connection of the server's event loop too, which gave way to the
+    # pool's (and the room's seeks went on after it).
+    assert "The event loop's database connection failed" in server.log_tail(200)
+
+
+async def controls_through_a_restart(cluster, base: str, room_id: int, tokens: dict) -> None:
+    from websockets.asyncio.client import connect
+
+    def socket(name: str):
+        return connect(
+            f"{base.replace('http', 'ws', 1)}/ws/rooms/{room_id}/",
+            origin="http://127.0.0.1",
+            additional_headers={"Authorization": f"Bearer {tokens[name]}"},
+            open_timeout=10,
+        )
+
+    async with socket("host") as host, socket("guest") as guest:
+        assert (await frame_of(host, "room_state"))["type"] == "room_state"
+        assert (await frame_of(guest, "room_state"))["type"] == "room_state"
+
+        async def seek(position: float) -> dict:
+            """The guest's seek_event, or the error the host got instead."""
+            await host.send(json.dumps({"type": "seek", "position": position}))
+            waits = [
+                asyncio.ensure_future(frame_of(host, "error")),
+                asyncio.ensure_future(frame_of(guest, "seek_event")),
+            ]
+            done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            for wait in pending:
+                wait.cancel()
+            return done.pop().result()
+
+        # From the second seek on, the server stores them on its loop's connection (opened
+        # in the background at the first).
+        for position in (1.0, 2.0, 3.0):
+            assert (await seek(position))["position"] == position
+            await asyncio.sleep(0.2)
+        cluster.stop(mode="fast")
+        try:
+            refused = await seek(50.0)
+            assert refused["type"] == "error", refused
+            assert refused["code"] == "SERVICE_UNAVAILABLE" and refused["retry_after"] > 0
+        finally:
+            cluster.start()
+        back_at = time.monotonic()
+        position = 10.0
+        while (answer := await seek(position))["type"] == "error":
+            assert answer["code"] == "SERVICE_UNAVAILABLE", answer
+            assert time.monotonic() - back_at < RECOVERY_SECONDS, "controls still refused"
+            await asyncio.sleep(0.2)
+            position += 1
+        assert answer["position"] == position, answer
+        print(f"a seek reached the guest {time.monotonic() - back_at:.2f} s after the return")
+        for position in (60.0, 61.0, 62.0):  # and every one after it
+            assert (await seek(position))["position"] == position
+
+
+async def frame_of(ws, kind: str) -> dict:
+    """The next frame of type `kind` (or an error), skipping others."""
+    while True:
+        frame = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        if frame["type"] in (kind, "error"):
+            return frame
