@@ -97,16 +97,20 @@ class LoopConnection:
 
     async def _connect(self) -> None:
         generation = self._generation
-        params = django_connection.get_connection_params()
-        # Django's cursor class and type adapters are for its own (sync) cursors; the
-        # statements run here only write values psycopg adapts by itself.
-        params.pop("cursor_factory", None)
-        params.pop("context", None)
         try:
+            params = django_connection.get_connection_params()
+            # Django's cursor class and type adapters are for its own (sync) cursors; the
+            # statements run here only write values psycopg adapts by itself.
+            params.pop("cursor_factory", None)
+            params.pop("context", None)
             connection = await psycopg.AsyncConnection.connect(autocommit=True, **params)
-        except (psycopg.Error, OSError) as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever it is, Django's way still answers
             self._failed_at = time.monotonic()
-            logger.warning("The event loop's database connection could not open: %s", exc)
+            logger.warning(
+                "The event loop's database connection could not open: %s: %s",
+                type(exc).__name__,
+                exc,
+            )
             return
         if generation != self._generation:
             _finish(connection)  # closed while it was opening

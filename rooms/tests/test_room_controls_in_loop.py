@@ -9,7 +9,9 @@ from django.db.models import F
 from rooms import consumers, services
 from rooms.models import Room
 from rooms.tests.test_consumer_support import CONSUMER_TESTS, host_and_guest, send
+from videohost import loop_database
 from videohost.loop_database import loop_connection
+from videohost.testing_servers import free_port
 
 pytestmark = [
     *CONSUMER_TESTS,
@@ -108,6 +110,23 @@ async def test_a_seek_on_a_broken_loop_connection_is_stored_the_other_way_and_it
     await guest.disconnect()
 
 
+async def test_while_the_loop_connection_cannot_open_every_control_takes_djangos_way(
+    author, viewer, djangos_way, monkeypatch
+):
+    unreachable = _Unreachable()
+    monkeypatch.setattr(loop_database, "django_connection", unreachable)
+    room, host, guest = await host_and_guest(author, viewer)
+    for position in (10.0, 20.0, 30.0):
+        await seek(host, guest, position)
+    store = loop_connection()
+    assert not await store.ready()
+    assert unreachable.attempts == 1  # it failed, and no other is made within a second
+    assert djangos_way == ["seek", "seek", "seek"]
+    assert await position_stored(room) == 30.0
+    await host.disconnect()
+    await guest.disconnect()
+
+
 async def test_with_controls_in_the_loop_turned_off_every_control_takes_djangos_way(
     author, viewer, djangos_way, settings
 ):
@@ -139,3 +158,14 @@ def _terminate(pid: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_terminate_backend(%s, 5000)", [pid])
         assert cursor.fetchone() == (True,)
+
+
+class _Unreachable:
+    """Django's connection settings, but for a port nothing listens on."""
+
+    vendor = "postgresql"
+    attempts = 0
+
+    def get_connection_params(self) -> dict:
+        self.attempts += 1
+        return {**connection.get_connection_params(), "port": free_port()}
