@@ -35,6 +35,7 @@ from videohost.testing_servers import (
     scratch_dir,
     wait_for,
 )
+from videohost.tests.room_client import RoomClient
 
 RECOVERY_SECONDS = 5
 PASSWORD = "a-long-enough-password-2026"
@@ -280,7 +281,7 @@ def test_a_rooms_controls_are_refused_during_a_database_restart_and_work_within_
     )
     room_id = int(made.stdout.split()[-1])
     try:
-        asyncio.run(controls_through_a_restart(private_postgres, server.url, room_id, tokens))
+        asyncio.run(controls_through_a_restart(private_postgres, server.ws_url, room_id, tokens))
     except BaseException:
         print(server.log_tail(60))
         raise
@@ -289,33 +290,25 @@ def test_a_rooms_controls_are_refused_during_a_database_restart_and_work_within_
     assert "The event loop's database connection failed" in server.log_tail(200)
 
 
-async def controls_through_a_restart(cluster, base: str, room_id: int, tokens: dict) -> None:
-    from websockets.asyncio.client import connect
+async def controls_through_a_restart(cluster, ws_url: str, room_id: int, tokens: dict) -> None:
+    host = RoomClient(ws_url, room_id, tokens["host"], "host")
+    guest = RoomClient(ws_url, room_id, tokens["guest"], "guest")
+    await host.connect_once()
+    await guest.connect_once()
 
-    def socket(name: str):
-        return connect(
-            f"{base.replace('http', 'ws', 1)}/ws/rooms/{room_id}/",
-            origin="http://127.0.0.1",
-            additional_headers={"Authorization": f"Bearer {tokens[name]}"},
-            open_timeout=10,
-        )
+    async def seek(position: float) -> dict:
+        """The guest's seek_event, or the error the host got instead."""
+        await host.socket.send(json.dumps({"type": "seek", "position": position}))
+        waits = [
+            asyncio.ensure_future(host.frame_of("error")),
+            asyncio.ensure_future(guest.frame_of("seek_event")),
+        ]
+        done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for wait in pending:
+            wait.cancel()
+        return done.pop().result()
 
-    async with socket("host") as host, socket("guest") as guest:
-        assert (await frame_of(host, "room_state"))["type"] == "room_state"
-        assert (await frame_of(guest, "room_state"))["type"] == "room_state"
-
-        async def seek(position: float) -> dict:
-            """The guest's seek_event, or the error the host got instead."""
-            await host.send(json.dumps({"type": "seek", "position": position}))
-            waits = [
-                asyncio.ensure_future(frame_of(host, "error")),
-                asyncio.ensure_future(frame_of(guest, "seek_event")),
-            ]
-            done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-            for wait in pending:
-                wait.cancel()
-            return done.pop().result()
-
+    try:
         # From the second seek on, the server stores them on its loop's connection (opened
         # in the background at the first).
         for position in (1.0, 2.0, 3.0):
@@ -339,11 +332,6 @@ async def controls_through_a_restart(cluster, base: str, room_id: int, tokens: d
         print(f"a seek reached the guest {time.monotonic() - back_at:.2f} s after the return")
         for position in (60.0, 61.0, 62.0):  # and every one after it
             assert (await seek(position))["position"] == position
-
-
-async def frame_of(ws, kind: str) -> dict:
-    """The next frame of type `kind` (or an error), skipping others."""
-    while True:
-        frame = json.loads(await asyncio.wait_for(ws.recv(), 10))
-        if frame["type"] in (kind, "error"):
-            return frame
+    finally:
+        await host.close()
+        await guest.close()
